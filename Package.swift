@@ -1,0 +1,48 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Clearledger",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "clearledger", targets: ["clearledger"]),
+        .library(name: "Matching", targets: ["Matching"]),
+        .library(name: "Cryptography", targets: ["Cryptography"]),
+        .library(name: "Ledger", targets: ["Ledger"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config (install pkgconf, libpq-dev, libssl-dev).
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
+        ),
+
+        .target(name: "Cryptography", dependencies: ["COpenSSL"]),
+        .target(name: "Matching"),
+        .target(name: "Ledger", dependencies: ["Cryptography"]),
+        .executableTarget(
+            name: "clearledger",
+            dependencies: [
+                "Cryptography",
+                "Matching",
+                "Ledger",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "CLibPQTests", dependencies: ["CLibPQ"]),
+        .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"]),
+        .testTarget(name: "MatchingTests", dependencies: ["Matching"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Cryptography"]),
+        .testTarget(name: "clearledgerTests", dependencies: ["clearledger"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// The matching engine lives here; see MatchingEngine.swift.
