@@ -256,3 +256,49 @@ public struct MatchingWorkload: Sendable {
         return MatchingWorkload(mix: .deep, seed: seed, symbols: symbols, setup: setup, measured: measured)
     }
 }
+
+extension MatchingWorkload {
+    /// Writes setup and measured commands as an order file in the replay format, so
+    /// `clearledger match` can replay exactly what the benchmark runs.
+    public func writeOrderFile(into writer: inout EventCSVWriter) {
+        writer.writeString(OrderReplay.inputHeader + "\n")
+        let names = symbols.map { Array($0.symbol.utf8) }
+        var seq: Int64 = 0
+        for command in setup + measured {
+            seq += 1
+            writer.writeInteger(seq)
+            let order = command.order
+            switch command.kind {
+            case .submit:
+                writer.writeString(order.kind == .market ? ",MARKET," : ",LIMIT,")
+                writer.writeUnsigned(order.id)
+                writer.writeByte(UInt8(ascii: ","))
+                writer.writeUnsigned(order.account)
+                writer.writeByte(UInt8(ascii: ","))
+                writer.writeBytes(names[Int(order.symbol)])
+                writer.writeString(order.side == .buy ? ",BUY," : ",SELL,")
+                if order.kind == .limit { writer.writeInteger(order.price) }
+                writer.writeByte(UInt8(ascii: ","))
+                writer.writeInteger(order.quantity)
+                writer.writeByte(UInt8(ascii: ","))
+                if order.kind == .limit { writer.writeString(order.timeInForce.description) }
+            case .cancel:
+                writer.writeString(",CANCEL,")
+                writer.writeUnsigned(order.id)
+                writer.writeString(",,,,,,")
+            case .replace:
+                writer.writeString(",REPLACE,")
+                writer.writeUnsigned(order.id)
+                writer.writeString(",,,,")
+                writer.writeInteger(order.price)
+                writer.writeByte(UInt8(ascii: ","))
+                writer.writeInteger(order.quantity)
+                writer.writeByte(UInt8(ascii: ","))
+            case .endOfDay:
+                writer.writeString(",END_OF_DAY,,,,,,,")
+            }
+            writer.writeByte(0x0A)
+        }
+        writer.flush()
+    }
+}

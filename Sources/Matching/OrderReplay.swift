@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Replays an order file (DESIGN.md, "Order replay format") through a matching
 /// engine and writes every event as CSV.
 ///
@@ -12,18 +18,18 @@ public final class OrderReplay {
     public static let maximumLineLength = 4096
 
     public let engine: MatchingEngine
-    private var symbolNames: [[UInt8]] = []
-    private var lastSymbol: [UInt8] = []
-    private var lastSymbolID: SymbolID = 0
-    private var namedAccounts: [[UInt8]: AccountID] = [:]
-    private var pending: [UInt8] = []
-    private var lineNumber = 0
+    @exclusivity(unchecked) private var symbolNames: [[UInt8]] = []
+    @exclusivity(unchecked) private var lastSymbol: [UInt8] = []
+    @exclusivity(unchecked) private var lastSymbolID: SymbolID = 0
+    @exclusivity(unchecked) private var namedAccounts: [[UInt8]: AccountID] = [:]
+    @exclusivity(unchecked) private var pending: [UInt8] = []
+    @exclusivity(unchecked) private var lineNumber = 0
 
     /// Rows read (header excluded), and how many of them were malformed.
-    public private(set) var rowCount = 0
-    public private(set) var malformedCount = 0
+    @exclusivity(unchecked) public private(set) var rowCount = 0
+    @exclusivity(unchecked) public private(set) var malformedCount = 0
     /// Events written, by kind.
-    public private(set) var eventCounts = [Int](repeating: 0, count: 6)
+    @exclusivity(unchecked) public private(set) var eventCounts = [Int](repeating: 0, count: 6)
 
     public init(engine: MatchingEngine = MatchingEngine()) {
         self.engine = engine
@@ -95,7 +101,7 @@ public final class OrderReplay {
         skippingOversizedLine = true
     }
 
-    private var skippingOversizedLine = false
+    @exclusivity(unchecked) private var skippingOversizedLine = false
 
     // MARK: - Rows
 
@@ -166,7 +172,7 @@ public final class OrderReplay {
             malformedCount += 1
             let reason = line.allSatisfy({ $0 == 0x20 || $0 == 0x09 })
                 ? "line \(lineNumber): empty row"
-                : "line \(lineNumber): expected 9 fields, found \(fieldCount)"
+                : "line \(lineNumber): expected 9 fields but found \(fieldCount)"
             writeMalformed(seq: seq, orderID: nil, reason: reason, into: &writer)
             return
         }
@@ -226,29 +232,36 @@ public final class OrderReplay {
     }
 
     private func rowType(_ line: UnsafeBufferPointer<UInt8>, _ field: Field) throws(Malformed) -> RowType {
-        let bytes = UnsafeBufferPointer(rebasing: line[field.start..<field.end])
-        if bytes.elementsEqual("LIMIT".utf8) { return .limit }
-        if bytes.elementsEqual("REPLACE".utf8) { return .replace }
-        if bytes.elementsEqual("CANCEL".utf8) { return .cancel }
-        if bytes.elementsEqual("MARKET".utf8) { return .market }
-        if bytes.elementsEqual("END_OF_DAY".utf8) { return .endOfDay }
-        throw fieldError(line, field, "type", "expected LIMIT, MARKET, CANCEL, REPLACE or END_OF_DAY")
+        // Length and first letter settle it; the full compare guards against look-alikes.
+        switch (field.end - field.start, field.isEmpty ? 0 : line[field.start]) {
+        case (7, UInt8(ascii: "R")) where Self.equals(line, field, "REPLACE"): return .replace
+        case (5, UInt8(ascii: "L")) where Self.equals(line, field, "LIMIT"): return .limit
+        case (6, UInt8(ascii: "C")) where Self.equals(line, field, "CANCEL"): return .cancel
+        case (6, UInt8(ascii: "M")) where Self.equals(line, field, "MARKET"): return .market
+        case (10, UInt8(ascii: "E")) where Self.equals(line, field, "END_OF_DAY"): return .endOfDay
+        default: throw fieldError(line, field, "type", "expected LIMIT|MARKET|CANCEL|REPLACE|END_OF_DAY")
+        }
     }
 
     private func sideField(_ line: UnsafeBufferPointer<UInt8>, _ field: Field) throws(Malformed) -> Side {
-        let bytes = UnsafeBufferPointer(rebasing: line[field.start..<field.end])
-        if bytes.elementsEqual("BUY".utf8) { return .buy }
-        if bytes.elementsEqual("SELL".utf8) { return .sell }
-        throw fieldError(line, field, "side", "expected BUY or SELL")
+        if Self.equals(line, field, "BUY") { return .buy }
+        if Self.equals(line, field, "SELL") { return .sell }
+        throw fieldError(line, field, "side", "expected BUY|SELL")
     }
 
     private func timeInForceField(_ line: UnsafeBufferPointer<UInt8>, _ field: Field) throws(Malformed) -> TimeInForce {
-        let bytes = UnsafeBufferPointer(rebasing: line[field.start..<field.end])
-        if bytes.elementsEqual("GTC".utf8) || bytes.isEmpty { return .goodTillCancel }
-        if bytes.elementsEqual("DAY".utf8) { return .day }
-        if bytes.elementsEqual("IOC".utf8) { return .immediateOrCancel }
-        if bytes.elementsEqual("FOK".utf8) { return .fillOrKill }
-        throw fieldError(line, field, "tif", "expected GTC, DAY, IOC or FOK")
+        if field.isEmpty || Self.equals(line, field, "GTC") { return .goodTillCancel }
+        if Self.equals(line, field, "IOC") { return .immediateOrCancel }
+        if Self.equals(line, field, "DAY") { return .day }
+        if Self.equals(line, field, "FOK") { return .fillOrKill }
+        throw fieldError(line, field, "tif", "expected GTC|DAY|IOC|FOK")
+    }
+
+    @inline(__always)
+    private static func equals(_ line: UnsafeBufferPointer<UInt8>, _ field: Field, _ word: StaticString) -> Bool {
+        let count = field.end - field.start
+        guard count == word.utf8CodeUnitCount, let base = line.baseAddress else { return false }
+        return memcmp(base + field.start, word.utf8Start, count) == 0
     }
 
     private func orderIDField(_ line: UnsafeBufferPointer<UInt8>, _ field: Field) throws(Malformed) -> OrderID {
@@ -274,7 +287,7 @@ public final class OrderReplay {
         if let value = parseInteger(line, field), value >= 0 { return AccountID(value) }
         let bytes = Array(line[field.start..<field.end])
         guard bytes.allSatisfy(Self.isNameByte) else {
-            throw fieldError(line, field, "account", "only letters, digits, '.', '-' and '_' are allowed")
+            throw fieldError(line, field, "account", "has a character other than A-Z a-z 0-9 . - _")
         }
         if let known = namedAccounts[bytes] { return known }
         let id = AccountID(1) << 63 | AccountID(namedAccounts.count)
@@ -287,7 +300,7 @@ public final class OrderReplay {
         if !lastSymbol.isEmpty && bytes.elementsEqual(lastSymbol) { return lastSymbolID }
         guard !bytes.isEmpty else { throw fieldError(line, field, "symbol", "missing") }
         guard bytes.count <= 32, bytes.allSatisfy(Self.isNameByte) else {
-            throw fieldError(line, field, "symbol", "1-32 letters, digits, '.', '-' or '_'")
+            throw fieldError(line, field, "symbol", "must be 1 to 32 of A-Z a-z 0-9 . - _")
         }
         let name = String(decoding: bytes, as: UTF8.self)
         let id: SymbolID
@@ -361,7 +374,7 @@ public final class OrderReplay {
             eventCounts[Int(event.kind.rawValue)] += 1
             writer.writeInteger(seq)
             writer.writeByte(UInt8(ascii: ","))
-            writer.writeString(event.kind.description)
+            writer.writeStatic(event.kind.csvName)
             writer.writeByte(UInt8(ascii: ","))
             writer.writeUnsigned(event.orderID)
             writer.writeByte(UInt8(ascii: ","))
@@ -374,13 +387,13 @@ public final class OrderReplay {
                 writer.writeBytes(symbolNames[Int(event.symbol)])
             }
             writer.writeByte(UInt8(ascii: ","))
-            if !unknownOrder { writer.writeString(event.side.description) }
+            if !unknownOrder { writer.writeStatic(event.side == .buy ? "BUY" : "SELL") }
             writer.writeByte(UInt8(ascii: ","))
             if event.hasPrice { writer.writeInteger(event.price) }
             writer.writeByte(UInt8(ascii: ","))
             if !(unknownOrder && !event.hasPrice) { writer.writeInteger(event.quantity) }
             writer.writeByte(UInt8(ascii: ","))
-            writer.writeString(event.reason.description)
+            if event.reason != .none { writer.writeStatic(event.reason.csvName) }
             writer.writeByte(0x0A)
         }
         engine.removeAllEvents()
@@ -392,7 +405,8 @@ public final class OrderReplay {
         writer.writeString(",REJECTED,")
         if let orderID { writer.writeUnsigned(orderID) }
         writer.writeString(",,,,,,MALFORMED ")
-        writer.writeString(reason)
+        // The reason is one CSV field: no separators or quotes inside it.
+        writer.writeString(String(reason.map { $0 == "," || $0 == "\"" || $0 == "\n" ? ";" : $0 }))
         writer.writeByte(0x0A)
     }
 }
@@ -447,6 +461,14 @@ public struct EventCSVWriter {
             (buffer + count).update(from: source.baseAddress!, count: source.count)
         }
         count += bytes.count
+    }
+
+    @inline(__always)
+    public mutating func writeStatic(_ text: StaticString) {
+        let n = text.utf8CodeUnitCount
+        reserve(n)
+        (buffer + count).update(from: text.utf8Start, count: n)
+        count += n
     }
 
     public mutating func writeString(_ string: String) {

@@ -64,7 +64,10 @@ public enum MatchReason: UInt8, Sendable, Hashable, CustomStringConvertible {
     /// Removed by a mass cancel of its account.
     case massCancel
 
-    public var description: String {
+    public var description: String { String(describing: csvName) }
+
+    /// The reason code as a static string, for writers on the hot path.
+    public var csvName: StaticString {
         switch self {
         case .none: return ""
         case .duplicateOrderID: return "DUPLICATE_ORDER_ID"
@@ -154,7 +157,10 @@ public struct MatchEvent: Sendable, Hashable {
     public enum Kind: UInt8, Sendable, Hashable, CustomStringConvertible {
         case accepted, rejected, trade, canceled, replaced, expired
 
-        public var description: String {
+        public var description: String { String(describing: csvName) }
+
+        /// The name in the events CSV, as a static string so writing it costs nothing.
+        public var csvName: StaticString {
             switch self {
             case .accepted: return "ACCEPTED"
             case .rejected: return "REJECTED"

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Matching
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// `clearledger bench matching`: single-thread engine throughput and per-order
 /// service time on a generated, seeded order flow.
 struct BenchMatchingCommand: ParsableCommand {
@@ -21,6 +27,10 @@ struct BenchMatchingCommand: ParsableCommand {
     @Flag(help: "End with one JSON line of the results.")
     var json = false
 
+    @Option(name: .customLong("write-orders"),
+            help: "Write the generated order flow as an order file for `clearledger match` and stop.")
+    var writeOrders: String?
+
     func validate() throws {
         guard orders > 0 && orders <= 200_000_000 else {
             throw ValidationError("orders: must be between 1 and 200000000, got \(orders)")
@@ -40,6 +50,11 @@ struct BenchMatchingCommand: ParsableCommand {
         let generationStart = monotonicNanoseconds()
         let workload = MatchingWorkload.generate(mix, orders: orders, seed: seed)
         print("generated \(grouped(workload.setup.count)) setup + \(grouped(workload.measured.count)) measured commands in \(formatted(Double(monotonicNanoseconds() - generationStart) / 1e9)) s")
+        if let writeOrders {
+            try writeOrderFile(workload, to: writeOrders)
+            print("wrote \(grouped(workload.setup.count + workload.measured.count)) rows to \(writeOrders)")
+            return
+        }
 
         // Pass 1: throughput, no per-order timing in the loop.
         let engine = workload.makeEngine()
@@ -104,6 +119,22 @@ struct BenchMatchingCommand: ParsableCommand {
             line.add("trades", trades)
             line.add("resting_at_end", engine.restingOrderCount)
             print(line.text)
+        }
+    }
+
+    private func writeOrderFile(_ workload: MatchingWorkload, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else {
+            throw CommandError("write-orders: cannot create \"\(path)\": \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        nonisolated(unsafe) var failure: Int32 = 0
+        var writer = EventCSVWriter { bytes in
+            if failure == 0, !writeAll(fd, bytes) { failure = errno }
+        }
+        workload.writeOrderFile(into: &writer)
+        if failure != 0 {
+            throw CommandError("write-orders: write to \"\(path)\" failed: \(String(cString: strerror(failure)))")
         }
     }
 }

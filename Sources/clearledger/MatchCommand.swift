@@ -49,18 +49,7 @@ struct MatchCommand: ParsableCommand {
 
         nonisolated(unsafe) var writeError: Int32 = 0
         var writer = EventCSVWriter { bytes in
-            guard writeError == 0, var base = bytes.baseAddress else { return }
-            var left = bytes.count
-            while left > 0 {
-                let n = write(outputFD, base, left)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    writeError = errno
-                    return
-                }
-                left -= n
-                base += n
-            }
+            if writeError == 0, !writeAll(outputFD, bytes) { writeError = errno }
         }
         writer.writeString(OrderReplay.outputHeader + "\n")
 
@@ -98,6 +87,22 @@ struct MatchCommand: ParsableCommand {
 struct CommandError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Writes every byte or reports failure (errno set); retries short writes and EINTR.
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    guard var base = bytes.baseAddress else { return true }
+    var left = bytes.count
+    while left > 0 {
+        let n = write(fd, base, left)
+        if n < 0 {
+            if errno == EINTR { continue }
+            return false
+        }
+        left -= n
+        base += n
+    }
+    return true
 }
 
 func printError(_ message: String) {
