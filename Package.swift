@@ -50,6 +50,7 @@ let package = Package(
         ),
 
         .testTarget(name: "CLibPQTests", dependencies: ["CLibPQ"]),
+        .testTarget(name: "COpenSSLTests", dependencies: ["COpenSSL"]),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"]),
         .testTarget(name: "MatchingTests", dependencies: ["Matching"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Cryptography"]),
