@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "Cryptography", dependencies: ["COpenSSL"]),
         .target(name: "Matching"),
         .target(name: "Ledger", dependencies: ["Cryptography"]),
+        .target(name: "PBFT", dependencies: ["Cryptography"]),
         .executableTarget(
             name: "clearledger",
             dependencies: [
@@ -43,6 +44,7 @@ let package = Package(
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"]),
         .testTarget(name: "MatchingTests", dependencies: ["Matching"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Cryptography"]),
+        .testTarget(name: "PBFTTests", dependencies: ["PBFT", "Cryptography"]),
         .testTarget(name: "clearledgerTests", dependencies: ["clearledger"]),
     ]
 )
