@@ -1,1 +1,0 @@
-// The PBFT replica core; see Replica.swift.
