@@ -187,6 +187,7 @@ struct Network {
             case let .send(message, to):
                 enqueue(message, from: me, to: to)
             case let .broadcast(message):
+                checkPersistedBeforeSending(message, at: index)
                 for other in 0..<nodes.count where other != index {
                     enqueue(message, from: me, to: ReplicaID(UInt16(other)))
                 }
@@ -204,6 +205,30 @@ struct Network {
                 break
             }
         }
+    }
+
+    /// The durability contract: what a replica votes for is on disk before the vote
+    /// leaves.
+    func checkPersistedBeforeSending(_ message: Message, at index: Int) {
+        let durable = nodes[index].durable
+        switch message {
+        case let .prePrepare(signed, _):
+            #expect(durable.prePrepared[signed.body.sequence]?.prePrepare == signed, "seed \(seed)")
+        case let .prepare(signed):
+            #expect(durable.prePrepared[signed.body.sequence]?.prePrepare.body.digest == signed.body.digest, "seed \(seed)")
+        case let .commit(signed):
+            #expect(durable.prepared[signed.body.sequence]?.digest == signed.body.digest, "seed \(seed)")
+        default:
+            break
+        }
+    }
+
+    /// Crashes replica `index` and starts it again from what it persisted.
+    mutating func restart(_ index: Int) {
+        nodes[index].replica = Replica(
+            restoringFrom: nodes[index].durable, configuration: configuration, id: ReplicaID(UInt16(index)),
+            signer: setup.signer(index), verifier: setup.verifier())
+        nodes[index].timers = []
     }
 
     mutating func execute(_ block: ExecutableBlock, at index: Int) {
