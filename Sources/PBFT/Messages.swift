@@ -181,30 +181,3 @@ public enum Message: Hashable, Sendable {
         }
     }
 }
-
-/// A prepared certificate (paper: P): the pre-prepare plus 2f matching prepares from
-/// distinct backups. Kept per sequence number because VIEW-CHANGE must carry them.
-public struct PreparedCertificate: Hashable, Sendable {
-    public var prePrepare: Signed<PrePrepare>
-    public var prepares: [Signed<Prepare>]
-    public var view: UInt64 { prePrepare.body.view }
-    public var sequence: UInt64 { prePrepare.body.sequence }
-    public var digest: SHA256Digest { prePrepare.body.digest }
-}
-
-/// Proof that a checkpoint is stable: 2f+1 signed CHECKPOINT messages with the same
-/// sequence and state root. Sequence 0 (genesis) needs no messages.
-public struct CheckpointProof: Hashable, Sendable {
-    public var sequence: UInt64
-    public var stateRoot: SHA256Digest
-    public var messages: [Signed<Checkpoint>]
-    public init(sequence: UInt64, stateRoot: SHA256Digest, messages: [Signed<Checkpoint>]) {
-        self.sequence = sequence
-        self.stateRoot = stateRoot
-        self.messages = messages
-    }
-
-    public static func genesis(stateRoot: SHA256Digest) -> CheckpointProof {
-        CheckpointProof(sequence: 0, stateRoot: stateRoot, messages: [])
-    }
-}

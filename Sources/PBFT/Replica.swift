@@ -71,19 +71,23 @@ public struct Replica: Sendable {
 
     /// Primary: verified requests waiting for a batch, FIFO.
     var pending: [ClientRequest] = []
-    var pendingBytes = 0
     /// Primary: requests pending or proposed and not yet dispatched.
     var inFlight: Set<RequestKey> = []
     var batchTimerRunning = false
-    /// Backup: requests seen from clients and not yet executed.
-    var awaited: Set<RequestKey> = []
+    /// Backup: verified requests seen from clients and not yet executed, with a
+    /// fingerprint of the exact signed request, so that the same request inside a
+    /// pre-prepare is not verified a second time.
+    var awaited: [RequestKey: SHA256Digest] = [:]
     var requestTimerRunning = false
     var dispatched: [DispatchedBlock] = []
     /// Checkpoints above our execution that 2f+1 agreed on (already reported).
     var reportedBehind: UInt64 = 0
 
     public var lowWatermark: UInt64 { stableCheckpoint.sequence }
-    public var highWatermark: UInt64 { stableCheckpoint.sequence + configuration.logWindow }
+    public var highWatermark: UInt64 {
+        let (sum, overflow) = stableCheckpoint.sequence.addingReportingOverflow(configuration.logWindow)
+        return overflow ? UInt64.max : sum
+    }
     public var isPrimary: Bool { configuration.primary(of: view) == id }
 
     public init(
@@ -227,6 +231,13 @@ public struct Replica: Sendable {
         }
     }
 
+    /// Hash of the request exactly as signed (signature included).
+    static func fingerprint(_ request: ClientRequest) -> SHA256Digest {
+        var writer = ByteWriter(capacity: request.encodedSize)
+        MessageCodec.encode(request, into: &writer)
+        return SHA256.hash(writer.bytes)
+    }
+
     static func subject(_ message: Message) -> String {
         switch message {
         case let .request(r): return "request \(r.client.rawValue)/\(r.requestID)"
@@ -269,7 +280,6 @@ public struct Replica: Sendable {
             // when it arrives inside a pre-prepare.
             guard verifier.verify(request, key: client.publicKey) else { return reject(.badSignature) }
             pending.append(request)
-            pendingBytes += request.encodedSize
             inFlight.insert(request.key)
             proposeBatches(now: now, force: configuration.batch.timeout == 0, into: &actions)
             if !pending.isEmpty && !batchTimerRunning {
@@ -277,11 +287,13 @@ public struct Replica: Sendable {
                 actions.append(.setTimer(.batch, after: configuration.batch.timeout))
             }
         } else {
-            // Not verified: a backup only watches for it to execute, and an unsigned
-            // request can at worst arm the timer that view change answers.
-            guard !awaited.contains(request.key) else { return }
+            // Verified even though a backup only watches for it to execute: an
+            // unsigned request must not arm the timer that makes backups suspect the
+            // primary. The fingerprint spares the second verify in the pre-prepare.
+            guard awaited[request.key] == nil else { return reject(.alreadyInProgress) }
             guard awaited.count < configuration.maxPendingRequests else { return reject(.tooManyPending) }
-            awaited.insert(request.key)
+            guard verifier.verify(request, key: client.publicKey) else { return reject(.badSignature) }
+            awaited[request.key] = Self.fingerprint(request)
             if !requestTimerRunning {
                 requestTimerRunning = true
                 actions.append(.setTimer(.request, after: configuration.requestTimeout))
@@ -308,7 +320,6 @@ public struct Replica: Sendable {
             guard full || force else { break }
             let requests = Array(pending.prefix(count))
             pending.removeFirst(count)
-            pendingBytes -= bytes
             lastAssigned += 1
             lastBatchTimestamp = max(lastBatchTimestamp, now)
             let batch = Batch(timestamp: lastBatchTimestamp, requests: requests)
@@ -374,6 +385,7 @@ public struct Replica: Sendable {
             guard request.payload.count <= configuration.maxPayloadBytes else {
                 return .invalidRequestInBatch(index: index, reason: "payload too large")
             }
+            if let seen = awaited[request.key], seen == Self.fingerprint(request) { continue }
             guard verifier.verify(request, key: client.publicKey) else {
                 return .invalidRequestInBatch(index: index, reason: "signature does not verify")
             }
@@ -487,7 +499,7 @@ public struct Replica: Sendable {
     mutating func settleAwaited(into actions: inout [Action]) {
         guard !awaited.isEmpty else { return }
         let before = awaited.count
-        awaited = awaited.filter { $0.requestID > (clients[$0.client]?.lastDispatched ?? 0) }
+        awaited = awaited.filter { $0.key.requestID > (clients[$0.key.client]?.lastDispatched ?? 0) }
         guard awaited.count != before else { return }
         if awaited.isEmpty {
             if requestTimerRunning {
