@@ -69,7 +69,7 @@ enum Keys {
     static let exchangeID = ClientID(2)
 }
 
-struct TestSetup {
+struct TestSetup: Sendable {
     var n: Int
     var fast: Bool
     var checkpointInterval: UInt64 = 10
@@ -146,6 +146,10 @@ struct Network {
     var replies: [(to: ClientID, reply: Signed<Reply>)] = []
     /// Drops a message (returns false) before it is queued.
     var filter: (@Sendable (ReplicaID, ReplicaID, Message) -> Bool)?
+    /// Rewrites a message in flight (a byzantine sender, as seen by its receiver).
+    var tamper: (@Sendable (ReplicaID, ReplicaID, Message) -> Message)?
+    var dropPercent: UInt64 = 0
+    var duplicatePercent: UInt64 = 0
     var delivered = 0
     var keepBlocks = true
 
@@ -248,7 +252,11 @@ struct Network {
 
     mutating func enqueue(_ message: Message, from: ReplicaID, to: ReplicaID) {
         if let filter, !filter(from, to, message) { return }
-        queue.append((from, to, MessageCodec.encode(message)))
+        let sent = tamper?(from, to, message) ?? message
+        if dropPercent > 0 && random.next() % 100 < dropPercent { return }
+        let bytes = MessageCodec.encode(sent)
+        queue.append((from, to, bytes))
+        if duplicatePercent > 0 && random.next() % 100 < duplicatePercent { queue.append((from, to, bytes)) }
     }
 
     /// Delivers queued messages in seeded random order until the network is quiet.
