@@ -70,6 +70,11 @@ public enum RejectReason: Hashable, Sendable, CustomStringConvertible {
     case unexpectedMessage
     case notCheckpointSequence(UInt64)
     case invalidExecutionReport(String)
+    case notNextBlock(expected: UInt64)
+    case invalidCertificate(CertificateError)
+    case invalidProof(ProofError)
+    case checkpointNotReached(lastExecuted: UInt64)
+    case stateRootMismatch(local: SHA256Digest)
 
     public var description: String {
         switch self {
@@ -100,6 +105,11 @@ public enum RejectReason: Hashable, Sendable, CustomStringConvertible {
         case .unexpectedMessage: return "message type not accepted here"
         case let .notCheckpointSequence(sequence): return "sequence \(sequence) is not a checkpoint sequence"
         case let .invalidExecutionReport(reason): return "execution report: \(reason)"
+        case let .notNextBlock(expected): return "not the next block to execute (\(expected))"
+        case let .invalidCertificate(error): return "invalid certificate: \(error)"
+        case let .invalidProof(error): return "invalid checkpoint proof: \(error)"
+        case let .checkpointNotReached(lastExecuted): return "not executed that far yet (last executed \(lastExecuted))"
+        case let .stateRootMismatch(local): return "state root differs from ours (\(local))"
         }
     }
 }

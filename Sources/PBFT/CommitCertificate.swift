@@ -11,7 +11,7 @@ public struct CommitSignature: Hashable, Sendable {
 }
 
 /// Why a commit certificate does not prove finality.
-public enum CertificateError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum CertificateError: Error, Hashable, Sendable, CustomStringConvertible {
     case tooFewSignatures(have: Int, need: Int)
     case duplicateSigner(ReplicaID)
     case unknownSigner(ReplicaID)

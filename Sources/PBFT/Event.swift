@@ -46,4 +46,12 @@ public enum Event: Sendable {
     /// The shell executed the block of `sequence` on the ledger; `results` holds one
     /// entry per request in `ExecutableBlock.requests`, in order.
     case executed(sequence: UInt64, stateRoot: SHA256Digest, results: [ExecutionResult], now: UInt64)
+    /// Catch-up: a block another member finalized, fetched by the shell with its
+    /// commit certificate. Executed without voting once the certificate verifies;
+    /// must be the next sequence to execute.
+    case certifiedBlock(Batch, CommitCertificate, from: Sender, now: UInt64)
+    /// Catch-up: a peer's stable checkpoint proof, adopted once this replica has
+    /// executed to that sequence and reached the same state root; moves the
+    /// watermarks so that it can vote again.
+    case checkpointProof(CheckpointProof, from: Sender, now: UInt64)
 }

@@ -185,6 +185,15 @@ public struct Replica: Sendable {
             onTimer(kind, now: now, into: &actions)
         case let .executed(sequence, stateRoot, results, now):
             onExecuted(sequence: sequence, stateRoot: stateRoot, results: results, now: now, into: &actions)
+        case let .certifiedBlock(batch, certificate, sender, _):
+            if let reason = onCertifiedBlock(batch, certificate, into: &actions) {
+                actions.append(.reject(Rejection(
+                    from: sender, subject: "certified block n\(certificate.sequence)", reason: reason)))
+            }
+        case let .checkpointProof(proof, sender, now):
+            if let reason = onCheckpointProof(proof, now: now, into: &actions) {
+                actions.append(.reject(Rejection(from: sender, subject: "checkpoint proof n\(proof.sequence)", reason: reason)))
+            }
         }
         return actions
     }
@@ -470,28 +479,85 @@ public struct Replica: Sendable {
         while let entry = log[lastDispatched + 1], entry.committed, let certificate = entry.prepared,
             let batch = entry.batch, lastDispatched + 1 > lowWatermark
         {
-            let sequence = lastDispatched + 1
-            var fresh: [ClientRequest] = []
-            for request in batch.requests {
-                var record = clients[request.client] ?? ClientRecord()
-                guard request.requestID > record.lastDispatched else { continue }
-                record.lastDispatched = request.requestID
-                clients[request.client] = record
-                fresh.append(request)
-            }
             let signatures = matchingCommits(entry, certificate).prefix(configuration.quorum).map {
                 CommitSignature(replica: $0.body.replica, signature: $0.signature)
             }
-            let block = ExecutableBlock(
-                view: certificate.view, sequence: sequence, batch: batch, requests: fresh,
-                certificate: CommitCertificate(
-                    view: certificate.view, sequence: sequence, digest: certificate.digest, signatures: Array(signatures)))
-            lastDispatched = sequence
-            dispatched.append(DispatchedBlock(view: certificate.view, sequence: sequence, requests: fresh.map(\.key)))
-            for request in batch.requests { inFlight.remove(request.key) }
-            actions.append(.execute(block))
-            settleAwaited(into: &actions)
+            dispatch(
+                batch,
+                CommitCertificate(
+                    view: certificate.view, sequence: lastDispatched + 1, digest: certificate.digest,
+                    signatures: Array(signatures)),
+                into: &actions)
         }
+    }
+
+    /// Emits the execute action for the next sequence, minus replayed requests.
+    mutating func dispatch(_ batch: Batch, _ certificate: CommitCertificate, into actions: inout [Action]) {
+        var fresh: [ClientRequest] = []
+        for request in batch.requests {
+            var record = clients[request.client] ?? ClientRecord()
+            guard request.requestID > record.lastDispatched else { continue }
+            record.lastDispatched = request.requestID
+            clients[request.client] = record
+            fresh.append(request)
+        }
+        let sequence = certificate.sequence
+        lastDispatched = sequence
+        lastAssigned = max(lastAssigned, sequence)
+        dispatched.append(DispatchedBlock(view: certificate.view, sequence: sequence, requests: fresh.map(\.key)))
+        for request in batch.requests { inFlight.remove(request.key) }
+        actions.append(.execute(ExecutableBlock(
+            view: certificate.view, sequence: sequence, batch: batch, requests: fresh, certificate: certificate)))
+        settleAwaited(into: &actions)
+    }
+
+    /// Catch-up from a peer's block store. The certificate alone proves the block
+    /// final (2f+1 members, so at least f+1 honest ones, committed it after checking
+    /// every request), so neither votes nor request signatures are needed here.
+    mutating func onCertifiedBlock(_ batch: Batch, _ certificate: CommitCertificate, into actions: inout [Action])
+        -> RejectReason?
+    {
+        guard certificate.sequence > lastDispatched else { return .duplicate }
+        guard certificate.sequence == lastDispatched + 1 else { return .notNextBlock(expected: lastDispatched + 1) }
+        guard batch.digest == certificate.digest else { return .digestMismatch }
+        let bytes = batch.requests.reduce(0) { $0 + $1.encodedSize }
+        guard batch.requests.count <= configuration.batch.maxRequests, bytes <= configuration.batch.maxBytes else {
+            return .batchTooLarge(requests: batch.requests.count, bytes: bytes)
+        }
+        do {
+            try certificate.verify(against: configuration, verifier: verifier)
+        } catch {
+            return .invalidCertificate(error)
+        }
+        dispatch(batch, certificate, into: &actions)
+        dispatchCommitted(into: &actions)
+        return nil
+    }
+
+    /// Catch-up: adopts a peer's stable checkpoint once our own execution reached the
+    /// same state at that sequence, so the window moves to where the others are.
+    mutating func onCheckpointProof(_ proof: CheckpointProof, now: UInt64, into actions: inout [Action]) -> RejectReason? {
+        guard proof.sequence > lowWatermark else { return .duplicate }
+        guard proof.sequence % configuration.checkpointInterval == 0 else { return .notCheckpointSequence(proof.sequence) }
+        let local: SHA256Digest
+        if proof.sequence == lastExecuted {
+            local = lastExecutedStateRoot
+        } else if let own = ownCheckpoints[proof.sequence] {
+            local = own
+        } else {
+            return .checkpointNotReached(lastExecuted: lastExecuted)
+        }
+        do {
+            try proof.verify(against: configuration, genesisStateRoot: stableCheckpoint.stateRoot, verifier: verifier)
+        } catch {
+            return .invalidProof(error)
+        }
+        guard local == proof.stateRoot else {
+            actions.append(.notice(.stateDivergence(sequence: proof.sequence, local: local, agreed: proof.stateRoot)))
+            return .stateRootMismatch(local: local)
+        }
+        makeStable(proof, now: now, into: &actions)
+        return nil
     }
 
     /// Drops requests the backup was waiting for once they (or a later request of
@@ -540,7 +606,9 @@ public struct Replica: Sendable {
             clients[key.client] = record
             actions.append(.reply(reply, to: key.client))
         }
-        if sequence % configuration.checkpointInterval == 0 {
+        // Beyond the window (catching up through certified blocks) nobody would
+        // accept the checkpoint, and keeping it would grow memory without bound.
+        if sequence % configuration.checkpointInterval == 0, sequence <= highWatermark {
             ownCheckpoints[sequence] = stateRoot
             let checkpoint = signer.sign(Checkpoint(sequence: sequence, stateRoot: stateRoot, replica: id))
             checkpointVotes[sequence, default: [:]][id] = checkpoint
@@ -587,6 +655,12 @@ public struct Replica: Sendable {
             }
             return
         }
+        makeStable(proof, now: now, into: &actions)
+    }
+
+    mutating func makeStable(_ proof: CheckpointProof, now: UInt64, into actions: inout [Action]) {
+        let sequence = proof.sequence
+        let root = proof.stateRoot
         stableCheckpoint = proof
         log = log.filter { $0.key > sequence }
         checkpointVotes = checkpointVotes.filter { $0.key > sequence }
