@@ -43,6 +43,22 @@ public struct ReplicaFootprint: Hashable, Sendable {
 /// returns the actions for the shell. No I/O, no clock, no randomness, so the same
 /// inputs give the same outputs in tests, in the simulator and in a node process.
 ///
+/// The shell's side of the contract:
+/// - Feed events one at a time and carry out the returned actions in order. A
+///   `.persist` must be durable (fsync) before any later send, broadcast or reply
+///   in the same list leaves the process.
+/// - `.broadcast` goes to every other member; never deliver a replica's own
+///   messages back to it.
+/// - Execute `.execute` blocks in the order given, store each with its
+///   certificate, update `DurableState.noteExecuted`, then report
+///   `.executed(sequence, stateRoot, results)` in the same order. The state root is
+///   what checkpoints certify, so it must be the ledger's root after that block.
+/// - Timers: `.setTimer` (re)arms, `.cancelTimer` disarms; deliver `.timerFired`
+///   with the current time. All `now` values are the shell's clock.
+/// - On restart, rebuild `DurableState` from the persisted records plus the block
+///   store and use `init(restoringFrom:)`; then catch up with `.certifiedBlock` and
+///   `.checkpointProof` from peers.
+///
 /// Normal case only; view change (issue 5) plugs in through `view`, the prepared
 /// certificates (`preparedCertificates`), the stable checkpoint proof
 /// (`stableCheckpoint`) and the `.requestTimerExpired` notice.
@@ -121,7 +137,7 @@ public struct Replica: Sendable {
             clients[client] = ClientRecord(lastDispatched: requestID)
         }
         let low = state.stableCheckpoint.sequence
-        let high = low + configuration.logWindow
+        let high = highWatermark
         for (sequence, accepted) in state.prePrepared where sequence > low && sequence <= high {
             let header = accepted.prePrepare.body
             guard header.view == view else { continue }
