@@ -98,6 +98,9 @@ public struct Replica: Sendable {
     var dispatched: [DispatchedBlock] = []
     /// Checkpoints above our execution that 2f+1 agreed on (already reported).
     var reportedBehind: UInt64 = 0
+    /// Our own vote for the stable checkpoint, kept after GC so that a member whose
+    /// window lags (it lost checkpoint votes in a crash) can still make it stable.
+    var stableOwnVote: Signed<Checkpoint>?
 
     public var lowWatermark: UInt64 { stableCheckpoint.sequence }
     public var highWatermark: UInt64 {
@@ -158,6 +161,16 @@ public struct Replica: Sendable {
             if header.replica == id { lastAssigned = max(lastAssigned, sequence) }
             lastBatchTimestamp = max(lastBatchTimestamp, accepted.batch.timestamp)
         }
+        // Checkpoint votes are not persisted; the one for the last executed block
+        // is rebuilt from the block store's root, so the checkpoint can still
+        // become stable after a crash.
+        let executed = state.lastExecuted
+        if executed > low, executed <= high, executed % configuration.checkpointInterval == 0 {
+            ownCheckpoints[executed] = state.lastExecutedStateRoot
+            checkpointVotes[executed] = [
+                id: signer.sign(Checkpoint(sequence: executed, stateRoot: state.lastExecutedStateRoot, replica: id))
+            ]
+        }
     }
 
     // MARK: Inspection
@@ -179,6 +192,29 @@ public struct Replica: Sendable {
             awaitedRequests: awaited.count,
             dispatchedBlocks: dispatched.count,
             cachedReplies: clients.values.reduce(0) { $0 + $1.replies.count })
+    }
+
+    /// Everything this replica has said about sequences above its stable checkpoint
+    /// (its pre-prepares as primary, prepares, commits) plus its checkpoint votes
+    /// at and above h, for the shell to send again after a reconnect or on
+    /// a retransmission timer: PBFT assumes lossy links and recovers by resending.
+    /// Peers drop what they already have as duplicates. Changes nothing here, and
+    /// re-sends only the votes already persisted, so it can never equivocate.
+    public func retransmissions() -> [Action] {
+        var actions: [Action] = []
+        for sequence in log.keys.sorted() {
+            guard let entry = log[sequence] else { continue }
+            if let prePrepare = entry.prePrepare, prePrepare.body.replica == id, let batch = entry.batch {
+                actions.append(.broadcast(.prePrepare(prePrepare, batch)))
+            }
+            if let prepare = entry.prepares[id] { actions.append(.broadcast(.prepare(prepare))) }
+            if let commit = entry.commits[id] { actions.append(.broadcast(.commit(commit))) }
+        }
+        if let stableOwnVote { actions.append(.broadcast(.checkpoint(stableOwnVote))) }
+        for sequence in checkpointVotes.keys.sorted() {
+            if let vote = checkpointVotes[sequence]?[id] { actions.append(.broadcast(.checkpoint(vote))) }
+        }
+        return actions
     }
 
     // MARK: Events
@@ -678,6 +714,8 @@ public struct Replica: Sendable {
         let sequence = proof.sequence
         let root = proof.stateRoot
         stableCheckpoint = proof
+        stableOwnVote = checkpointVotes[sequence]?[id]
+            ?? ownCheckpoints[sequence].map { signer.sign(Checkpoint(sequence: sequence, stateRoot: $0, replica: id)) }
         log = log.filter { $0.key > sequence }
         checkpointVotes = checkpointVotes.filter { $0.key > sequence }
         ownCheckpoints = ownCheckpoints.filter { $0.key > sequence }

@@ -5,14 +5,16 @@ import Testing
 @testable import PBFT
 
 /// Seeded schedules with loss, duplication, reordering, crashes and an equivocating
-/// primary. Without view change and retransmission (issue 5) progress can stall; what
-/// must always hold is safety: no two replicas execute different batches at the same
+/// primary. While faults last, progress can stall (no view change yet); what must
+/// always hold is safety: no two replicas execute different batches at the same
 /// sequence, no request executes twice, every executed block carries a valid
-/// certificate. Replay one schedule with PBFT_SEED=<seed>.
+/// certificate; and once the network heals (votes resent, laggards caught up from
+/// certified blocks), every request executes everywhere. Replay one schedule with
+/// PBFT_SEED=<seed>; PBFT_DEBUG=1 prints each schedule and the final replica state.
 @Suite struct SafetySweepTests {
     static var seeds: [UInt64] {
         if let text = ProcessInfo.processInfo.environment["PBFT_SEED"], let seed = UInt64(text) { return [seed] }
-        return Array(1...150)
+        return Array(1...200)
     }
 
     @Test func safetyHoldsUnderFaults() throws {
@@ -72,9 +74,53 @@ import Testing
             network.run()
         }
         let faultFree = !equivocate && !restarted && network.dropPercent == 0
-        if ProcessInfo.processInfo.environment["PBFT_DEBUG"] != nil { print("seed \(seed) n \(n) drop \(network.dropPercent) dup \(network.duplicatePercent) equivocate \(equivocate) restarted \(restarted) executed \(network.nodes.map(\.executed.count))") }
         try check(network, seed: seed, faultFree: faultFree)
+        heal(&network)
+        try check(network, seed: seed, faultFree: true)
+        if ProcessInfo.processInfo.environment["PBFT_DEBUG"] != nil {
+            for node in network.nodes {
+                let r = node.replica
+                print("  \(r.id) exec \(r.lastExecuted) disp \(r.lastDispatched) h \(r.lowWatermark) assigned \(r.lastAssigned) pending \(r.pending.count) timers \(node.timers) log \(r.log.keys.sorted())")
+                var reasons: [String: Int] = [:]
+                for rej in node.rejections { reasons["\(rej.reason)", default: 0] += 1 }
+                print("    \(reasons)")
+            }
+        }
+        // After healing, every request submitted has executed on every replica.
+        for node in network.nodes {
+            #expect(node.executions.count == requests, "seed \(seed): \(node.replica.id) executed \(node.executions.count) of \(requests)")
+        }
+        if ProcessInfo.processInfo.environment["PBFT_DEBUG"] != nil { print("seed \(seed) n \(n) drop \(network.dropPercent) dup \(network.duplicatePercent) equivocate \(equivocate) restarted \(restarted) executed \(network.nodes.map(\.executed.count))") }
         return (network.nodes[0].executed.count, faultFree)
+    }
+
+    /// What a shell does once links are back: resend its votes, and let a replica
+    /// that fell behind the others' garbage-collected log catch up from certified
+    /// blocks and the latest stable checkpoint proof of the most advanced replica.
+    static func heal(_ network: inout Network) {
+        network.dropPercent = 0
+        for _ in 0..<4 {
+            network.fire(.batch)
+            for index in network.nodes.indices {
+                network.perform(network.nodes[index].replica.retransmissions(), at: index)
+            }
+            network.run()
+            guard let leader = network.nodes.indices.max(by: {
+                network.nodes[$0].replica.lastExecuted < network.nodes[$1].replica.lastExecuted
+            }) else { return }
+            let blocks = network.nodes[leader].executed
+            let proof = network.nodes[leader].replica.stableCheckpoint
+            let from = Sender.replica(ReplicaID(UInt16(leader)))
+            for index in network.nodes.indices where index != leader {
+                for block in blocks where block.sequence > network.nodes[index].replica.lastDispatched {
+                    network.deliver(.certifiedBlock(block.batch, block.certificate, from: from, now: network.now), to: index)
+                    if block.sequence == proof.sequence {
+                        network.deliver(.checkpointProof(proof, from: from, now: network.now), to: index)
+                    }
+                }
+            }
+            network.run()
+        }
     }
 
     static func check(_ network: Network, seed: UInt64, faultFree: Bool) throws {
