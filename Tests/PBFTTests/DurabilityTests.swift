@@ -121,4 +121,37 @@ import Testing
             batch: old)))
         #expect(state.prePrepared.keys.sorted() == [11, 12])
     }
+
+    @Test func retransmissionsResendOnlyWhatWasVotedAndPersisted() throws {
+        var fixture = try Fixture(fast: false)
+        var state = DurableState()
+        let batch = fixture.batch([1])
+        Self.persistAll(fixture.receive(fixture.prePrepare(1, batch), from: 0), into: &state)
+        let sent = fixture.receive(fixture.prepare(1, batch.digest, from: 2), from: 2)
+        Self.persistAll(sent, into: &state)
+        let prepare = try #require(fixture.replica.log[1]?.prepares[fixture.replica.id])
+        let commit = try #require(sent.sentCommits.first)
+        #expect(fixture.replica.retransmissions() == [.broadcast(.prepare(prepare)), .broadcast(.commit(commit))])
+        // After a restart the same bytes go out again, nothing else.
+        let restored = restarted(fixture, from: state)
+        #expect(restored.retransmissions() == fixture.replica.retransmissions())
+    }
+
+    @Test func aRestartedReplicaRebuildsItsCheckpointVote() throws {
+        let fixture = try Fixture(checkpointInterval: 10)
+        var state = DurableState()
+        state.lastExecuted = 10
+        state.lastExecutedStateRoot = SHA256.hash("root 10")
+        var replica = restarted(fixture, from: state)
+        let vote = fixture.setup.sign(Checkpoint(sequence: 10, stateRoot: state.lastExecutedStateRoot, replica: replica.id))
+        #expect(replica.retransmissions() == [.broadcast(.checkpoint(vote))])
+        // Two more matching votes make it stable, although the crash lost the others.
+        for member in [0, 2] {
+            let message = fixture.checkpoint(10, state.lastExecutedStateRoot, from: member)
+            _ = replica.handle(.message(message, from: .replica(ReplicaID(UInt16(member))), now: 1))
+        }
+        #expect(replica.lowWatermark == 10)
+        // The stable vote stays available for members whose window lags.
+        #expect(replica.retransmissions() == [.broadcast(.checkpoint(vote))])
+    }
 }
