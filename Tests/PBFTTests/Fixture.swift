@@ -37,7 +37,11 @@ struct Fixture {
     }
 
     func checkpoint(_ sequence: UInt64, _ root: SHA256Digest, from: Int) -> Message {
-        .checkpoint(setup.sign(Checkpoint(sequence: sequence, stateRoot: root, replica: ReplicaID(UInt16(from)))))
+        .checkpoint(checkpointBody(sequence, root, from: from))
+    }
+
+    func checkpointBody(_ sequence: UInt64, _ root: SHA256Digest, from: Int) -> Signed<Checkpoint> {
+        setup.sign(Checkpoint(sequence: sequence, stateRoot: root, replica: ReplicaID(UInt16(from))))
     }
 
     /// Delivers through the codec, as a shell would.
