@@ -118,11 +118,18 @@ public struct Configuration: Sendable {
         guard batch.maxRequests >= 1, batch.maxRequests <= 1 << 16 else {
             throw .invalid(field: "batch.maxRequests", reason: "must be in 1...65536, got \(batch.maxRequests)")
         }
-        guard batch.maxBytes >= 1, batch.maxBytes <= 64 << 20 else {
-            throw .invalid(field: "batch.maxBytes", reason: "must be in 1...\(64 << 20), got \(batch.maxBytes)")
+        guard batch.maxBytes >= MessageCodec.minimumRequestSize, batch.maxBytes <= 64 << 20 else {
+            throw .invalid(
+                field: "batch.maxBytes",
+                reason: "must be in \(MessageCodec.minimumRequestSize)...\(64 << 20), got \(batch.maxBytes)")
         }
-        guard maxPayloadBytes >= 0, maxPayloadBytes <= batch.maxBytes else {
-            throw .invalid(field: "maxPayloadBytes", reason: "must be in 0...batch.maxBytes, got \(maxPayloadBytes)")
+        // The largest request must fit in a batch on its own, or it could be neither
+        // proposed nor accepted.
+        let largestPayload = batch.maxBytes - MessageCodec.minimumRequestSize
+        guard maxPayloadBytes >= 0, maxPayloadBytes <= largestPayload else {
+            throw .invalid(
+                field: "maxPayloadBytes",
+                reason: "must be in 0...\(largestPayload) (batch.maxBytes less a request's framing), got \(maxPayloadBytes)")
         }
         guard maxResultBytes >= 0, maxResultBytes <= 16 << 20 else {
             throw .invalid(field: "maxResultBytes", reason: "must be in 0...\(16 << 20), got \(maxResultBytes)")
