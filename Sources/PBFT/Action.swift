@@ -11,6 +11,14 @@ public struct ExecutableBlock: Hashable, Sendable {
     public var requests: [ClientRequest]
     public var certificate: CommitCertificate
 
+    public init(view: UInt64, sequence: UInt64, batch: Batch, requests: [ClientRequest], certificate: CommitCertificate) {
+        self.view = view
+        self.sequence = sequence
+        self.batch = batch
+        self.requests = requests
+        self.certificate = certificate
+    }
+
     public var timestamp: UInt64 { batch.timestamp }
     public var digest: SHA256Digest { certificate.digest }
 }

@@ -206,6 +206,14 @@ public enum MessageCodec {
         return writer.bytes
     }
 
+    /// Reads a batch stored by `encode(_: Batch)` (a block store's copy).
+    public static func decodeBatch(_ bytes: [UInt8], limits: CodecLimits) throws(DecodingError) -> Batch {
+        var reader = ByteReader(bytes)
+        let batch = try decodeBatch(&reader, limits: limits)
+        try reader.finish()
+        return batch
+    }
+
     static func encode(_ batch: Batch, into writer: inout ByteWriter) {
         writer.u64(batch.timestamp)
         writer.u32(UInt32(truncatingIfNeeded: batch.requests.count))

@@ -32,6 +32,15 @@ import Testing
         }
     }
 
+    @Test func storedBatchesRoundTrip() throws {
+        let setup = TestSetup(n: 4, fast: true)
+        let limits = try setup.configuration().codecLimits
+        let batch = Batch(timestamp: 12, requests: [setup.request(1), setup.request(2)])
+        let bytes = MessageCodec.encode(batch)
+        #expect(try MessageCodec.decodeBatch(bytes, limits: limits) == batch)
+        #expect(throws: DecodingError.trailingBytes(count: 1)) { try MessageCodec.decodeBatch(bytes + [0], limits: limits) }
+    }
+
     @Test func signedBytesSeparateMessageTypes() {
         let digest = SHA256.hash("x")
         let prepare = Prepare(view: 1, sequence: 2, digest: digest, replica: ReplicaID(1))
