@@ -694,7 +694,8 @@ public struct Replica: Sendable {
             sequence: sequence, stateRoot: root,
             messages: Array(matching.sorted { $0.body.replica < $1.body.replica }.prefix(configuration.quorum)))
         guard let own = ownCheckpoints[sequence] else {
-            if sequence > reportedBehind {
+            // Only behind if the block is not already on its way through execution.
+            if sequence > reportedBehind, sequence > lastDispatched {
                 reportedBehind = sequence
                 actions.append(.notice(.behindStableCheckpoint(proof, lastExecuted: lastExecuted)))
             }

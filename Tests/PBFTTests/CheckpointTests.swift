@@ -105,4 +105,25 @@ import Testing
         #expect(actions.contains(.notice(.stateDivergence(sequence: 10, local: network.nodes[3].stateRoots[10] ?? .zero, agreed: wrong))))
         #expect(network.nodes[3].replica.lowWatermark == 0)
     }
+
+    @Test func aQuorumForABlockStillExecutingWaitsForOurRoot() throws {
+        var fixture = try Fixture(checkpointInterval: 1, logWindow: 2)
+        let batch = fixture.batch([1])
+        _ = fixture.receive(fixture.prePrepare(1, batch), from: 0)
+        _ = fixture.receive(fixture.prepare(1, batch.digest, from: 2), from: 2)
+        _ = fixture.receive(fixture.commit(1, batch.digest, from: 2), from: 2)
+        let dispatched = fixture.receive(fixture.commit(1, batch.digest, from: 3), from: 3)
+        #expect(dispatched.executions.count == 1)
+        let root = SHA256.hash("root 1")
+        var actions: [Action] = []
+        for member in [0, 2, 3] { actions += fixture.receive(fixture.checkpoint(1, root, from: member), from: member) }
+        // Executing, not behind: no state transfer alarm, and not stable yet.
+        #expect(!actions.contains { if case .notice = $0 { true } else { false } })
+        #expect(fixture.replica.lowWatermark == 0)
+        actions = fixture.replica.handle(.executed(
+            sequence: 1, stateRoot: root, results: [ExecutionResult(status: .applied, result: [])], now: 9))
+        #expect(fixture.replica.lowWatermark == 1)
+        #expect(actions.contains(.notice(.checkpointStable(sequence: 1, stateRoot: root))))
+        #expect(actions.persists.count == 1)
+    }
 }
