@@ -10,11 +10,13 @@ import Testing
 /// sequence, no request executes twice, every executed block carries a valid
 /// certificate; and once the network heals (votes resent, laggards caught up from
 /// certified blocks), every request executes everywhere. Replay one schedule with
-/// PBFT_SEED=<seed>; PBFT_DEBUG=1 prints each schedule and the final replica state.
+/// PBFT_SEED=<seed>; run more with PBFT_SWEEP=<count>; PBFT_DEBUG=1 prints each
+/// schedule and the final replica state.
 @Suite struct SafetySweepTests {
     static var seeds: [UInt64] {
         if let text = ProcessInfo.processInfo.environment["PBFT_SEED"], let seed = UInt64(text) { return [seed] }
-        return Array(1...200)
+        let count = ProcessInfo.processInfo.environment["PBFT_SWEEP"].flatMap { UInt64($0) } ?? 200
+        return Array(1...max(1, count))
     }
 
     @Test func safetyHoldsUnderFaults() throws {
