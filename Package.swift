@@ -29,6 +29,7 @@ let package = Package(
 
         .target(name: "Cryptography", dependencies: ["COpenSSL"]),
         .target(name: "Matching"),
+        .target(name: "FIX"),
         .target(name: "Ledger", dependencies: ["Cryptography"]),
         .target(
             name: "Network",
@@ -52,6 +53,7 @@ let package = Package(
         .testTarget(name: "CLibPQTests", dependencies: ["CLibPQ"]),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"]),
         .testTarget(name: "MatchingTests", dependencies: ["Matching"]),
+        .testTarget(name: "FIXTests", dependencies: ["FIX"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Cryptography"]),
         .testTarget(
             name: "NetworkTests",

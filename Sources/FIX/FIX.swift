@@ -1,0 +1,1 @@
+// FIX 4.4 tag=value codec and session state machine.
