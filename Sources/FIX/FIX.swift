@@ -1,1 +1,0 @@
-// FIX 4.4 tag=value codec and session state machine.
