@@ -140,3 +140,34 @@ public struct FIXDecimal: Sendable, Equatable, CustomStringConvertible {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+extension FIXDecimal {
+    /// `digits[.digits]` with an optional leading '-', up to 18 significant digits.
+    public init?<C: Collection>(parsing value: C) where C.Element == UInt8 {
+        var units: Int64 = 0
+        var scale = 0
+        var sawPoint = false
+        var digits = 0
+        var negative = false
+        var first = true
+        for c in value {
+            defer { first = false }
+            if first && c == UInt8(ascii: "-") {
+                negative = true
+                continue
+            }
+            if c == UInt8(ascii: ".") {
+                if sawPoint { return nil }
+                sawPoint = true
+                continue
+            }
+            let d = c &- UInt8(ascii: "0")
+            guard d < 10, digits < 18 else { return nil }
+            units = units * 10 + Int64(d)
+            digits += 1
+            if sawPoint { scale += 1 }
+        }
+        guard digits > 0 else { return nil }
+        self.init(units: negative ? -units : units, scale: scale)
+    }
+}
