@@ -65,8 +65,9 @@ public enum FIXTime {
         digits(millis, 3)
     }
 
-    /// Parses `YYYYMMDD-HH:MM:SS` with an optional fraction of 1–9 digits. Leap
-    /// second 60 is accepted (as FIX allows) and folded into the next second.
+    /// Parses `YYYYMMDD-HH:MM:SS` with an optional fraction of 1–9 digits, years
+    /// 1970–2261. Leap second 60 is accepted (as FIX allows) and folded into the
+    /// next second.
     public static func parse<C: Collection>(_ value: C) -> Int64? where C.Element == UInt8 {
         let b = Array(value)
         guard b.count >= 17, b[8] == UInt8(ascii: "-"), b[11] == UInt8(ascii: ":"), b[14] == UInt8(ascii: ":") else {
@@ -91,6 +92,8 @@ public enum FIXTime {
             fraction = f
             for _ in 0..<(9 - (b.count - 18)) { fraction *= 10 }
         }
+        // Int64 nanoseconds reach 2262-04-11; later dates are out of range, not a trap.
+        guard year >= 1970 && year <= 2261 else { return nil }
         let daysSinceEpoch = days(year: year, month: month, day: day)
         let seconds = daysSinceEpoch * 86_400 + hour * 3600 + minute * 60 + second
         return seconds * nanosecondsPerSecond + fraction

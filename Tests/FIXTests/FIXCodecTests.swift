@@ -230,3 +230,12 @@ import Testing
         }
     }
 }
+
+@Suite struct FIXTimeEdgeTests {
+    /// Found by the fuzz test: year 9999 overflowed Int64 nanoseconds and trapped.
+    @Test func farFutureAndPastAreOutOfRangeNotATrap() {
+        #expect(FIXTime.parse(Array("99991231-23:59:59.999".utf8)) == nil)
+        #expect(FIXTime.parse(Array("19691231-23:59:59".utf8)) == nil)
+        #expect(FIXTime.parse(Array("22611231-23:59:59".utf8)) != nil)
+    }
+}
