@@ -148,13 +148,30 @@ public struct FIXDecoder: Sendable {
     }
 
     private func scan(_ b: UnsafeBufferPointer<UInt8>, into fields: inout [FIXField]) throws(FIXDecodeError) -> (FIXMsgType, Int, Range<Int>) {
+        // The seen-tags bitmap lives on the stack: no allocation, no copies.
+        let result: Result<(FIXMsgType, Int, Range<Int>), FIXDecodeError> =
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: TagSet.words) { words in
+                words.initialize(repeating: 0)
+                var seen = TagSet(words)
+                do throws(FIXDecodeError) {
+                    return .success(try scan(b, into: &fields, seen: &seen))
+                } catch {
+                    return .failure(error)
+                }
+            }
+        return try result.get()
+    }
+
+    private func scan(_ b: UnsafeBufferPointer<UInt8>, into fields: inout [FIXField], seen: inout TagSet) throws(FIXDecodeError) -> (FIXMsgType, Int, Range<Int>) {
         let n = b.count
         if n > limits.maximumMessageSize { throw .garbled(.tooLarge) }
         // 8=FIX.4.4
         let f8 = field(b, at: 0, end: n)
         guard f8.tag == FIXTag.beginString, f8.soh < n else { throw .garbled(.beginStringNotFirst) }
         let begin = UnsafeBufferPointer(rebasing: b[f8.value..<f8.soh])
-        if !(begin.count == 7 && begin.elementsEqual("FIX.4.4".utf8)) {
+        if !(begin.count == 7 && begin[0] == UInt8(ascii: "F") && begin[1] == UInt8(ascii: "I") && begin[2] == UInt8(ascii: "X")
+            && begin[3] == UInt8(ascii: ".") && begin[4] == UInt8(ascii: "4") && begin[5] == UInt8(ascii: ".")
+            && begin[6] == UInt8(ascii: "4")) {
             let prefix = "FIX.".utf8
             if begin.count > 4 && begin.prefix(4).elementsEqual(prefix) {
                 throw .unsupportedBeginString(String(decoding: begin, as: UTF8.self))
@@ -198,8 +215,8 @@ public struct FIXDecoder: Sendable {
         var inHeader = true
         var bodyFieldIndex = -1
         var bodyByteStart = t
-        var seen = TagSet()
-        var group: (spec: FIXGroupSpec, count: Int, instances: Int, seenInInstance: TagSet)? = nil
+        // Members seen in the current group instance, by index in memberTags.
+        var group: (spec: FIXGroupSpec, count: Int, instances: Int, seenInInstance: UInt64)? = nil
         var i = f35.soh + 1
         while i < t {
             let f = field(b, at: i, end: t)
@@ -235,17 +252,18 @@ public struct FIXDecoder: Sendable {
             }
             // Repeating groups: members may repeat, once per instance.
             if var g = group {
-                if g.spec.memberTags.contains(tag) {
+                if let member = g.spec.memberTags.firstIndex(of: tag) {
+                    let bit: UInt64 = member < 64 ? 1 << UInt64(member) : 0
                     if tag == g.spec.delimiterTag {
                         g.instances += 1
-                        g.seenInInstance = TagSet()
+                        g.seenInInstance = 0
                         if g.instances > g.count, problem == nil {
                             problem = (g.spec.countTag, .incorrectNumInGroupCount, "more group instances than tag \(g.spec.countTag) says")
                         }
-                    } else if g.instances == 0 || g.seenInInstance.contains(tag) {
+                    } else if g.instances == 0 || g.seenInInstance & bit != 0 {
                         if problem == nil { problem = (tag, .repeatingGroupFieldsOutOfOrder, "repeating group tag \(tag) out of order") }
                     }
-                    g.seenInInstance.insert(tag)
+                    g.seenInInstance |= bit
                     group = g
                     continue
                 }
@@ -259,10 +277,10 @@ public struct FIXDecoder: Sendable {
             } else {
                 seen.insert(tag)
             }
-            if let spec = groups.first(where: { $0.countTag == tag }) {
+            if !groups.isEmpty, let spec = groupSpec(for: tag) {
                 let count = FIXParse.int(UnsafeBufferPointer(rebasing: b[f.value..<f.soh]))
                 if let count, count >= 0 {
-                    if count > 0 { group = (spec, count, 0, TagSet()) }
+                    if count > 0 { group = (spec, count, 0, 0) }
                 } else if problem == nil {
                     problem = (tag, .incorrectDataFormat, "NumInGroup tag \(tag) not a count")
                 }
@@ -282,33 +300,34 @@ public struct FIXDecoder: Sendable {
     }
 }
 
-/// Tags seen so far: a bitmap for tags below 1024 (nearly all of them) and a
-/// short list for the rest, so duplicate detection costs no allocation on
-/// ordinary messages.
+extension FIXDecoder {
+    @inline(__always)
+    fileprivate func groupSpec(for tag: Int) -> FIXGroupSpec? {
+        for spec in groups where spec.countTag == tag { return spec }
+        return nil
+    }
+}
+
+/// Tags seen so far: a bitmap for tags below 1024 (nearly all of them) in
+/// caller-provided stack memory, and a short list for the rest, so duplicate
+/// detection costs no allocation on ordinary messages.
 struct TagSet {
-    private var low: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                      UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    static let words = 16
+    private let low: UnsafeMutableBufferPointer<UInt64>
     private var high: [Int] = []
 
-    init() {}
+    init(_ words: UnsafeMutableBufferPointer<UInt64>) { low = words }
 
+    @inline(__always)
     func contains(_ tag: Int) -> Bool {
-        if tag < 1024 {
-            return withUnsafeBytes(of: low) { raw in
-                (raw.load(fromByteOffset: (tag >> 6) * 8, as: UInt64.self) >> UInt64(tag & 63)) & 1 == 1
-            }
-        }
+        if tag < 1024 { return (low[tag >> 6] >> UInt64(tag & 63)) & 1 == 1 }
         return high.contains(tag)
     }
 
+    @inline(__always)
     mutating func insert(_ tag: Int) {
         if tag < 1024 {
-            withUnsafeMutableBytes(of: &low) { raw in
-                let offset = (tag >> 6) * 8
-                let word = raw.load(fromByteOffset: offset, as: UInt64.self) | (1 << UInt64(tag & 63))
-                raw.storeBytes(of: word, toByteOffset: offset, as: UInt64.self)
-            }
+            low[tag >> 6] |= 1 << UInt64(tag & 63)
         } else if !high.contains(tag) {
             high.append(tag)
         }
