@@ -177,6 +177,9 @@ public struct FIXSession: Sendable {
     public let configuration: FIXSessionConfiguration
     private let verifier: FIXCredentialVerifier
     private let decoder: FIXDecoder
+    /// CompIDs as they must appear on inbound messages (49 and 56).
+    private let expectedSender: [UInt8]
+    private let expectedTarget: [UInt8]
 
     public private(set) var status: Status = .disconnected
     public private(set) var nextSenderSeqNum: Int
@@ -208,6 +211,8 @@ public struct FIXSession: Sendable {
         self.configuration = configuration
         self.verifier = verifier
         self.decoder = FIXDecoder(limits: configuration.limits)
+        expectedSender = Array(configuration.targetCompID.utf8)
+        expectedTarget = Array(configuration.senderCompID.utf8)
         let highestStored = state.sentMessages.keys.max() ?? 0
         nextSenderSeqNum = max(state.nextSenderSeqNum, highestStored + 1, 1)
         nextTargetSeqNum = max(state.nextTargetSeqNum, 1)
@@ -481,13 +486,15 @@ public struct FIXSession: Sendable {
     /// SendingTime, PossDup's OrigSendingTime. False when the message was
     /// answered (Reject / Logout) and must not be processed further.
     private mutating func verifyHeader(_ m: FIXMessage, seq: Int, now: Int64, _ out: inout [FIXSessionAction]) -> Bool {
-        for tag in [FIXTag.senderCompID, FIXTag.targetCompID, FIXTag.sendingTime] where !m.has(tag) {
+        guard let sender = m.value(FIXTag.senderCompID), let target = m.value(FIXTag.targetCompID), m.has(FIXTag.sendingTime) else {
+            let tag = !m.has(FIXTag.senderCompID) ? FIXTag.senderCompID : !m.has(FIXTag.targetCompID) ? FIXTag.targetCompID : FIXTag.sendingTime
             if seq == nextTargetSeqNum {
                 reject(m, seq: seq, FIXFieldError(tag: tag, value: nil, problem: .missing), now: now, &out)
             }
             return false
         }
-        if m.senderCompID != configuration.targetCompID || m.targetCompID != configuration.senderCompID {
+        // Compared as bytes: this runs on every inbound message.
+        if !sender.elementsEqual(expectedSender) || !target.elementsEqual(expectedTarget) {
             sendReject(Reject(refSeqNum: seq, refTagID: m.senderCompID != configuration.targetCompID ? FIXTag.senderCompID : FIXTag.targetCompID,
                               refMsgType: m.msgType.rawValue, reason: .compIDProblem, text: "CompID problem"), now: now, &out)
             if seq == nextTargetSeqNum { nextTargetSeqNum += 1 }
@@ -733,10 +740,9 @@ public struct FIXSession: Sendable {
             }
         }
         if let through = resendRequestedThrough, nextTargetSeqNum > through {
+            // Gap closed: anything still held is below the expected number.
             resendRequestedThrough = nil
-        }
-        if queue.isEmpty == false, resendRequestedThrough == nil {
-            queue = queue.filter { $0.key > nextTargetSeqNum }
+            queue.removeAll()
         }
     }
 

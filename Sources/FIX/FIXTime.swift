@@ -69,7 +69,13 @@ public enum FIXTime {
     /// 1970–2261. Leap second 60 is accepted (as FIX allows) and folded into the
     /// next second.
     public static func parse<C: Collection>(_ value: C) -> Int64? where C.Element == UInt8 {
-        let b = Array(value)
+        if let parsed = value.withContiguousStorageIfAvailable({ parse(buffer: $0) }) { return parsed }
+        return Array(value).withUnsafeBufferPointer { parse(buffer: $0) }
+    }
+
+    /// Works on the frame's bytes in place: SendingTime is checked on every
+    /// inbound message, so no copy.
+    static func parse(buffer b: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard b.count >= 17, b[8] == UInt8(ascii: "-"), b[11] == UInt8(ascii: ":"), b[14] == UInt8(ascii: ":") else {
             return nil
         }
