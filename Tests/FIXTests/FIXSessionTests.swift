@@ -312,6 +312,66 @@ import Testing
         #expect(link[.acceptor].disconnects.isEmpty)
     }
 
+    @Test func logonWithSeqNumTooHighTriggersResend() {
+        // The client lost its store of sent messages 2...9 (or they were lost
+        // on the wire): its Logon arrives as 10.
+        let initiator = FIXSession(configuration: SessionLink.configuration(.initiator), restoring: FIXSessionState(nextSenderSeqNum: 10))
+        var link = SessionLink(initiator: initiator)
+        link.connect()
+        #expect(types(link[.acceptor].sentFrames) == ["A", "2"])
+        let request = link[.acceptor].sentFrames[1]
+        #expect(request.string(FIXTag.beginSeqNo) == "1" && request.string(FIXTag.endSeqNo) == "0")
+        // The client has nothing stored: one GapFill over 1...10 brings both in line.
+        #expect(link[.initiator].sentFrames.last?.msgType == .sequenceReset)
+        #expect(link[.acceptor].session.nextTargetSeqNum == 11)
+        link.send(order(1), from: .initiator)
+        #expect(link[.acceptor].delivered.map { $0.msgSeqNum } == [11])
+        #expect(link[.acceptor].disconnects.isEmpty)
+    }
+
+    @Test func logonWithSeqNumTooLowIsRefused() {
+        var acceptor = FIXSession(configuration: SessionLink.configuration(.acceptor), restoring: FIXSessionState(nextTargetSeqNum: 5), verifier: SessionLink.verifier)
+        _ = acceptor.connected(now: sampleNanos)
+        let actions = acceptor.received(frame("35=A|49=CLIENT1|56=CLEARLEDGER|34=2|52=\(sampleTime)|98=0|108=30|554=secret|"), now: sampleNanos)
+        #expect(actions.contains { if case .disconnect(.logonRejected("MsgSeqNum too low, expecting 5 but received 2")) = $0 { true } else { false } })
+        #expect(acceptor.nextTargetSeqNum == 5)
+    }
+
+    @Test func logonFieldProblemsAreRefused() {
+        for (body, reason) in [
+            ("98=0|108=0|554=secret|", "HeartBtInt 0 not accepted"),
+            ("98=0|108=9999|554=secret|", "HeartBtInt 9999 not accepted"),
+            ("98=1|108=30|554=secret|", "tag 98: value incorrect '1'"),
+            ("98=0|554=secret|", "required tag 108 missing"),
+            ("98=0|108=30|141=Y|554=secret|", "ResetSeqNumFlag with MsgSeqNum 2"),
+        ] {
+            var acceptor = FIXSession(configuration: SessionLink.configuration(.acceptor), verifier: SessionLink.verifier)
+            _ = acceptor.connected(now: sampleNanos)
+            let seq = body.contains("141=Y") ? 2 : 1
+            let actions = acceptor.received(frame("35=A|49=CLIENT1|56=CLEARLEDGER|34=\(seq)|52=\(sampleTime)|" + body), now: sampleNanos)
+            #expect(actions.contains { if case .disconnect(.logonRejected(reason)) = $0 { true } else { false } }, "\(body)")
+            #expect(!actions.contains { if case .loggedOn = $0 { true } else { false } })
+        }
+    }
+
+    @Test func oversizeFrameEndsTheSession() {
+        var link = loggedOnLink()
+        link.apply(link[.acceptor].session.frameTooLarge(now: link.now), from: .acceptor)
+        #expect(link[.acceptor].disconnects == [.frameTooLarge])
+        #expect(link[.acceptor].sentFrames.last?.msgType == .logout)
+    }
+
+    @Test func appMessagesWhileDisconnectedAreStoredNotSent() {
+        var acceptor = FIXSession(configuration: SessionLink.configuration(.acceptor), verifier: SessionLink.verifier)
+        let actions = acceptor.send(report(1), now: sampleNanos)
+        #expect(actions.count == 1)
+        guard case .persistOutbound(seqNum: 1, _) = actions[0] else {
+            Issue.record("expected persistOutbound, got \(actions)")
+            return
+        }
+        #expect(acceptor.nextSenderSeqNum == 2)
+    }
+
     @Test func stateSnapshotRoundTrip() {
         var link = loggedOnLink()
         link.send(report(1), from: .acceptor)
