@@ -164,6 +164,18 @@ public enum FIXSessionAction: Sendable {
 /// One value per counterparty, alive across connections: sequence numbers and
 /// the resend store continue over reconnects, and `init(restoring:)` continues
 /// them over process restarts from what the persist actions wrote.
+///
+/// Wiring it into an I/O shell (the NIO gateway, the order CLI):
+/// - cut the byte stream with `FIXFramer`; hand each `.frame` to `received`,
+///   drop `.garbled` bytes, call `frameTooLarge` on `.tooLarge`;
+/// - an acceptor serving many counterparties peeks `compIDs(of:)` on the
+///   first frame to pick the session (and its persisted state);
+/// - carry out the actions in order on the session's event loop; persist
+///   before sending; `setTimer` replaces the pending timer of that kind;
+/// - `.deliver` messages are in sequence, header-checked, never duplicated
+///   (PossDup repeats below the expected number are dropped here); parse them
+///   with the typed views and answer a `FIXFieldError` with
+///   `rejectDelivered`, or with a BusinessMessageReject / ExecutionReport.
 public struct FIXSession: Sendable {
     public enum Status: Sendable, Equatable {
         case disconnected
@@ -382,6 +394,28 @@ public struct FIXSession: Sendable {
             out.append(.send(frame))
             lastSentAt = now
         }
+    }
+
+    /// Session-level Reject (3) for a delivered application message whose
+    /// typed view failed: RefSeqNum, RefMsgType, RefTagID and the reason come
+    /// from the message and the error (required tag missing → 1, bad value → 5,
+    /// bad format → 6). The sequence number was already consumed on delivery.
+    public mutating func rejectDelivered(_ message: FIXMessage, error: FIXFieldError, now: Int64) -> [FIXSessionAction] {
+        var out: [FIXSessionAction] = []
+        let reject = Reject(refSeqNum: message.msgSeqNum ?? 0, refTagID: error.tag, refMsgType: message.msgType.rawValue,
+                            reason: error.rejectReason, text: error.description)
+        send(reject.body(), now: now, into: &out)
+        return out
+    }
+
+    /// Starts both sequences again at 1 and forgets stored messages (an
+    /// operator's end-of-day reset). Only while disconnected: a live session
+    /// resets through Logon with ResetSeqNumFlag instead.
+    public mutating func resetSequenceNumbers() -> [FIXSessionAction] {
+        guard status == .disconnected else { return [] }
+        var out: [FIXSessionAction] = []
+        resetSequences(&out)
+        return out
     }
 
     /// Starts an orderly logout: Logout now, disconnect on the reply or timeout.

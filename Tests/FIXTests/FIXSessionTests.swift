@@ -372,6 +372,36 @@ import Testing
         #expect(acceptor.nextSenderSeqNum == 2)
     }
 
+    @Test func rejectDeliveredNamesTagAndReason() {
+        var link = loggedOnLink()
+        link.inject(frame("35=D|49=CLIENT1|56=CLEARLEDGER|34=2|52=\(sampleTime)|11=X|54=1|38=1|40=1|60=\(sampleTime)|"), to: .acceptor)
+        let m = link[.acceptor].delivered[0]
+        do {
+            _ = try NewOrderSingle(parsing: m)
+            Issue.record("parsed without Symbol")
+        } catch {
+            link.apply(link[.acceptor].session.rejectDelivered(m, error: error, now: link.now), from: .acceptor)
+            link.pump()
+        }
+        let reject = link[.acceptor].sentFrames.last
+        #expect(reject?.msgType == .reject)
+        #expect(reject?.string(FIXTag.refSeqNum) == "2")
+        #expect(reject?.string(FIXTag.refTagID) == "55")
+        #expect(reject?.string(FIXTag.refMsgType) == "D")
+        #expect(reject?.string(FIXTag.sessionRejectReason) == "1")
+        #expect(link[.acceptor].session.nextTargetSeqNum == 3)
+    }
+
+    @Test func operatorResetWhileDisconnected() {
+        var link = loggedOnLink()
+        #expect(link[.acceptor].session.resetSequenceNumbers().isEmpty, "not while connected")
+        link.apply(link[.initiator].session.logout(now: link.now), from: .initiator)
+        link.pump()
+        let actions = link[.acceptor].session.resetSequenceNumbers()
+        #expect(actions.count == 1)
+        #expect(link[.acceptor].session.nextSenderSeqNum == 1 && link[.acceptor].session.nextTargetSeqNum == 1)
+    }
+
     @Test func stateSnapshotRoundTrip() {
         var link = loggedOnLink()
         link.send(report(1), from: .acceptor)
