@@ -188,8 +188,8 @@ public struct FIXDecoder: Sendable {
         let bodyStart = f9.soh + 1
         // Trailer: the frame must end with 10=ddd<SOH>.
         let t = n - 7
-        guard t >= bodyStart, b[t] == UInt8(ascii: "1"), b[t + 1] == UInt8(ascii: "0"), b[t + 2] == UInt8(ascii: "="),
-            b[n - 1] == soh
+        guard t > bodyStart, b[t] == UInt8(ascii: "1"), b[t + 1] == UInt8(ascii: "0"), b[t + 2] == UInt8(ascii: "="),
+            b[n - 1] == soh, b[t - 1] == soh
         else { throw .garbled(.checkSumNotLast) }
         guard t - bodyStart == announced else {
             throw .garbled(.bodyLengthIncorrect(announced: announced, actual: t - bodyStart))

@@ -303,7 +303,12 @@ public struct FIXSession: Sendable {
                 lastReceivedAt = now
                 testRequestOutstanding = nil
                 guard status == .active || status == .loggingOut else {
-                    disconnect(.firstMessageNotLogon(info.refMsgType.map(FIXMsgType.init)), &out)
+                    // Nothing is answered before a valid Logon: the peer is not yet known.
+                    if info.refMsgType == FIXMsgType.logon.rawValue {
+                        disconnect(.logonRejected(info.text), &out)
+                    } else {
+                        disconnect(.firstMessageNotLogon(info.refMsgType.map(FIXMsgType.init)), &out)
+                    }
                     return
                 }
                 invalidFrame(info, frame: frame, now: now, &out)

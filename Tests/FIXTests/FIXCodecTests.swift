@@ -91,6 +91,10 @@ import Testing
         expectGarbled(frame(newOrderBody, bodyLengthDelta: 1))
         expectGarbled(frame(newOrderBody, bodyLengthDelta: -1))
         expectGarbled(wire("8=FIX.4.4|9=abc|35=0|10=000|"))
+        // CheckSum glued to the last field (no SOH before 10=): not a trailer.
+        let glued = frame(String(newOrderBody.dropLast()))
+        expectGarbled(glued)
+        #expect(FIXFramer.frame(glued) == .garbled(discard: glued.count))
     }
 
     @Test func headerOrderViolationsAreGarbled() {

@@ -344,6 +344,7 @@ import Testing
             ("98=1|108=30|554=secret|", "tag 98: value incorrect '1'"),
             ("98=0|554=secret|", "required tag 108 missing"),
             ("98=0|108=30|141=Y|554=secret|", "ResetSeqNumFlag with MsgSeqNum 2"),
+            ("98=0|108=30|108=30|554=secret|", "tag 108 appears more than once"),
         ] {
             var acceptor = FIXSession(configuration: SessionLink.configuration(.acceptor), verifier: SessionLink.verifier)
             _ = acceptor.connected(now: sampleNanos)
