@@ -38,7 +38,52 @@ public enum FIXOrdStatus: String, Sendable, Equatable {
     case expired = "C"
 }
 
+extension FIXSide {
+    @inline(__always) init?(fixChar c: UInt8) {
+        switch c {
+        case UInt8(ascii: "1"): self = .buy
+        case UInt8(ascii: "2"): self = .sell
+        default: return nil
+        }
+    }
+}
+
+extension FIXOrdType {
+    @inline(__always) init?(fixChar c: UInt8) {
+        switch c {
+        case UInt8(ascii: "1"): self = .market
+        case UInt8(ascii: "2"): self = .limit
+        default: return nil
+        }
+    }
+}
+
+extension FIXTimeInForce {
+    @inline(__always) init?(fixChar c: UInt8) {
+        switch c {
+        case UInt8(ascii: "0"): self = .day
+        case UInt8(ascii: "1"): self = .goodTillCancel
+        case UInt8(ascii: "3"): self = .immediateOrCancel
+        case UInt8(ascii: "4"): self = .fillOrKill
+        default: return nil
+        }
+    }
+}
+
 extension FIXMessage {
+    /// A one-character enumeration read from the byte, without making a
+    /// String: Side, OrdType and TimeInForce are read on every order.
+    func charEnumeration<T>(_ tag: Int, _ parse: (UInt8) -> T?) throws(FIXFieldError) -> T? {
+        guard let v = value(tag) else { return nil }
+        if v.count == 1, let first = v.first, let e = parse(first) { return e }
+        throw FIXFieldError(tag: tag, value: String(decoding: v, as: UTF8.self), problem: .badValue)
+    }
+
+    func requiredCharEnumeration<T>(_ tag: Int, _ parse: (UInt8) -> T?) throws(FIXFieldError) -> T {
+        guard let e = try charEnumeration(tag, parse) else { throw FIXFieldError(tag: tag, value: nil, problem: .missing) }
+        return e
+    }
+
     /// Qty fields are FIX floats; shares are whole, so "100" and "100.0" are
     /// 100 and "100.5" is an error, never truncated.
     func quantity(_ tag: Int) throws(FIXFieldError) -> Int64? {
@@ -114,17 +159,22 @@ public struct NewOrderSingle: FIXMessageView, Equatable {
         clOrdID = try m.requiredString(FIXTag.clOrdID)
         account = m.string(FIXTag.account)
         symbol = try m.requiredString(FIXTag.symbol)
-        side = try m.requiredEnumeration(FIXTag.side, FIXSide.init(rawValue:))
+        side = try m.requiredCharEnumeration(FIXTag.side, FIXSide.init(fixChar:))
         orderQty = try m.requiredQuantity(FIXTag.orderQty)
-        ordType = try m.requiredEnumeration(FIXTag.ordType, FIXOrdType.init(rawValue:))
+        ordType = try m.requiredCharEnumeration(FIXTag.ordType, FIXOrdType.init(fixChar:))
         price = m.string(FIXTag.price).map { FIXWirePrice(tag: FIXTag.price, text: $0) }
         if ordType == .limit && price == nil { throw FIXFieldError(tag: FIXTag.price, value: nil, problem: .missing) }
-        timeInForce = try m.enumeration(FIXTag.timeInForce, FIXTimeInForce.init(rawValue:)) ?? .day
+        timeInForce = try m.charEnumeration(FIXTag.timeInForce, FIXTimeInForce.init(fixChar:)) ?? .day
         guard let t = try m.timestamp(FIXTag.transactTime) else {
             throw FIXFieldError(tag: FIXTag.transactTime, value: nil, problem: .missing)
         }
         transactTime = t
-        postOnly = (m.string(FIXTag.execInst) ?? "").split(separator: " ").contains("6")
+        // ExecInst is a space-separated list of one-character values.
+        if let inst = m.value(FIXTag.execInst) {
+            postOnly = inst.split(separator: UInt8(ascii: " ")).contains { $0.count == 1 && $0.first == UInt8(ascii: "6") }
+        } else {
+            postOnly = false
+        }
     }
 
     public func body() -> FIXBody {
