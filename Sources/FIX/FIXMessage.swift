@@ -70,10 +70,13 @@ public enum FIXTag {
     public static let password = 554
     public static let nextExpectedMsgSeqNum = 789
 
-    /// Clearing confirmation (Clearledger custom tags, user-defined range 5000–9999
-    /// is taken by many venues, so we sit in 20000+ which FIX reserves for
-    /// bilateral use). Carried on an ExecutionReport sent once the block holding
-    /// the trade is final; see `ExecutionReport`.
+    /// Clearing confirmation (Clearledger custom tags), carried on an
+    /// ExecutionReport once the block holding the trade is final; see
+    /// `ClearingConfirmation`. The registered user-defined range 5000–9999 is
+    /// fully allocated; FIX approved 20000–39999 (Dec 2009) for bilateral
+    /// user-defined tags that need no registration. A stock QuickFIX client
+    /// rejects unknown tags unless its data dictionary lists them or it runs
+    /// with `ValidateUserDefinedFields=N`.
     public static let clearingTradeID = 20001
     public static let clearingBlockHeight = 20002
     public static let clearingBlockHash = 20003
