@@ -203,7 +203,6 @@ public struct FIXSession: Sendable {
     private var lastReceivedAt: Int64 = 0
     private var testRequestOutstanding: String?
     private var testRequestCounter = 0
-    private var logonSent = false
     /// Inbound gap: we asked for a resend and hold later messages meanwhile.
     private var resendRequestedThrough: Int?
     private var queue: [Int: QueuedInbound] = [:]
@@ -264,7 +263,6 @@ public struct FIXSession: Sendable {
             let logon = Logon(heartBtInt: configuration.heartBtInt, resetSeqNumFlag: sentResetOnLogon,
                               username: configuration.username, password: configuration.password)
             sendAdmin(logon.body(), now: now, &out)
-            logonSent = true
         }
     }
 
@@ -318,6 +316,11 @@ public struct FIXSession: Sendable {
         lastReceivedAt = now
         testRequestOutstanding = nil
         if status == .awaitingLogon {
+            if configuration.role == .initiator && message.msgType == .logout {
+                // The acceptor refused our Logon; its Text says why.
+                disconnect(.peerLoggedOut(message.string(FIXTag.text)), &out)
+                return
+            }
             guard message.msgType == .logon else {
                 disconnect(.firstMessageNotLogon(message.msgType), &out)
                 return
@@ -447,7 +450,6 @@ public struct FIXSession: Sendable {
 
     private mutating func resetConnectionState() {
         testRequestOutstanding = nil
-        logonSent = false
         resendRequestedThrough = nil
         queue.removeAll()
         sentResetOnLogon = false

@@ -46,6 +46,7 @@ import Testing
         #expect(link[.initiator].logons.isEmpty)
         #expect(types(link[.acceptor].sentFrames) == ["5"])
         #expect(link[.acceptor].sentFrames.first?.string(FIXTag.text) == "invalid credentials")
+        #expect(link[.initiator].disconnects == [.peerLoggedOut("invalid credentials")])
     }
 
     @Test func wrongCompIDIsRefused() {
