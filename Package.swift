@@ -29,6 +29,7 @@ let package = Package(
 
         .target(name: "Cryptography", dependencies: ["COpenSSL"]),
         .target(name: "Matching"),
+        .target(name: "FIX"),
         .target(name: "Ledger", dependencies: ["Cryptography"]),
         .target(name: "PBFT", dependencies: ["Cryptography"]),
         .target(
@@ -55,6 +56,7 @@ let package = Package(
         .testTarget(name: "COpenSSLTests", dependencies: ["COpenSSL"]),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"]),
         .testTarget(name: "MatchingTests", dependencies: ["Matching"]),
+        .testTarget(name: "FIXTests", dependencies: ["FIX"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Cryptography"]),
         .testTarget(name: "PBFTTests", dependencies: ["PBFT", "Cryptography"]),
         .testTarget(
