@@ -117,6 +117,8 @@ public final class LedgerNode {
     }
 
     public var height: UInt64 { chain.height }
+    /// Bytes of a torn last record cut off when the store opened.
+    public var truncatedBytes: Int { store.truncatedBytes }
     public var blockCount: Int { store.count }
 
     /// Executes a block, appends it (fsync) and snapshots on checkpoint heights.
