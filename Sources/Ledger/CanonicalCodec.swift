@@ -75,6 +75,15 @@ public struct ByteWriter: Sendable {
     public mutating func raw(_ value: [UInt8]) { bytes.append(contentsOf: value) }
 
     public mutating func count(_ value: Int) { u32(UInt32(truncatingIfNeeded: value)) }
+
+    /// Appends `count` bytes written by `body` in place: the fast path for bulk
+    /// fixed-width records (a settle batch's trades), one resize instead of an
+    /// append per field.
+    public mutating func fixed(_ count: Int, _ body: (UnsafeMutableRawBufferPointer) -> Void) {
+        let start = bytes.count
+        bytes.append(contentsOf: [UInt8](repeating: 0, count: count))
+        bytes.withUnsafeMutableBytes { raw in body(UnsafeMutableRawBufferPointer(rebasing: raw[start..<(start + count)])) }
+    }
 }
 
 /// Reads the canonical encoding from untrusted bytes. Every read checks the

@@ -128,7 +128,9 @@ public struct LedgerState: Sendable {
 
     /// Sum of every cash balance; changes only by deposit and withdraw.
     public var totalCash: Int64 {
-        tree.values.reduce(Int64(0)) { UInt32(truncatingIfNeeded: $1.key) == 0 ? $0 &+ $1.value : $0 }
+        var total: Int64 = 0
+        tree.forEachLeaf { if UInt32(truncatingIfNeeded: $0.key) == 0 { total &+= $0.value } }
+        return total
     }
 
     /// The ledger's invariants, checked from scratch (an audit, O(state)): issued =
@@ -137,7 +139,8 @@ public struct LedgerState: Sendable {
     public func invariantViolations() -> [String] {
         var problems: [String] = []
         var sums: [SecurityID: Int64] = [:]
-        for (key, value) in tree.values {
+        tree.forEachLeaf { leaf in
+            let (key, value) = (leaf.key, leaf.value)
             let account = AccountID(truncatingIfNeeded: key >> 32)
             let asset = SecurityID(truncatingIfNeeded: key)
             if value <= 0 { problems.append("balance account=\(account) asset=\(asset) is \(value)") }
@@ -348,7 +351,7 @@ public struct LedgerState: Sendable {
             guard !o2 else { throw Failure(.overflow, field: "shares", shares) }
             security.issued = issued
             putSecurity(security)
-            tree.set(key, old: old, new: new)
+            tree.set(key, new)
 
         case let .redeem(securityID, from, shares):
             var security = try security(securityID)
@@ -359,7 +362,7 @@ public struct LedgerState: Sendable {
             guard old >= shares else { throw Failure(.insufficientShares, field: "shares", value: "\(shares) (holds \(old))") }
             security.issued -= shares
             putSecurity(security)
-            tree.set(key, old: old, new: old - shares)
+            tree.set(key, old - shares)
 
         case let .deposit(accountID, amount):
             try activeAccount(accountID, "account")
@@ -368,7 +371,7 @@ public struct LedgerState: Sendable {
             let old = tree.get(key)
             let (new, overflow) = old.addingReportingOverflow(amount)
             guard !overflow else { throw Failure(.overflow, field: "amount", amount) }
-            tree.set(key, old: old, new: new)
+            tree.set(key, new)
 
         case let .withdraw(accountID, amount):
             try activeAccount(accountID, "account")
@@ -376,7 +379,7 @@ public struct LedgerState: Sendable {
             let key = leafKey(account: accountID, asset: 0)
             let old = tree.get(key)
             guard old >= amount else { throw Failure(.insufficientCash, field: "amount", value: "\(amount) (balance \(old))") }
-            tree.set(key, old: old, new: old - amount)
+            tree.set(key, old - amount)
 
         case let .transfer(securityID, from, to, shares):
             let security = try security(securityID)
@@ -393,8 +396,8 @@ public struct LedgerState: Sendable {
             guard fromOld >= shares else { throw Failure(.insufficientShares, field: "shares", value: "\(shares) (holds \(fromOld))") }
             let (toNew, overflow) = toOld.addingReportingOverflow(shares)
             guard !overflow else { throw Failure(.overflow, field: "shares", shares) }
-            tree.set(fromKey, old: fromOld, new: fromOld - shares)
-            tree.set(toKey, old: toOld, new: toNew)
+            tree.set(fromKey, fromOld - shares)
+            tree.set(toKey, toNew)
 
         case let .split(securityID, numerator, denominator):
             var security = try security(securityID)
@@ -423,7 +426,7 @@ public struct LedgerState: Sendable {
             security.authorized = authorized
             security.issued = issued
             putSecurity(security)
-            for update in updates { tree.set(update.key, old: update.old, new: update.new) }
+            for update in updates { tree.set(update.key, update.new) }
 
         case let .halt(securityID):
             var security = try security(securityID)
@@ -478,10 +481,10 @@ public struct LedgerState: Sendable {
         let (newBuyerShares, o3) = buyerShares.addingReportingOverflow(t.shares)
         let (newSellerCash, o4) = sellerCash.addingReportingOverflow(amount)
         guard !o3, !o4 else { return Failure(.overflow, field: "tradeID", t.tradeID) }
-        tree.set(sellerShareKey, old: sellerShares, new: sellerShares - t.shares)
-        tree.set(buyerShareKey, old: buyerShares, new: newBuyerShares)
-        tree.set(buyerCashKey, old: buyerCash, new: buyerCash - amount)
-        tree.set(sellerCashKey, old: sellerCash, new: newSellerCash)
+        tree.set(sellerShareKey, sellerShares - t.shares)
+        tree.set(buyerShareKey, newBuyerShares)
+        tree.set(buyerCashKey, buyerCash - amount)
+        tree.set(sellerCashKey, newSellerCash)
         settled.insert(t.tradeID)
         pendingSettled.append(t.tradeID)
         settledCount += 1
@@ -540,7 +543,7 @@ public struct LedgerState: Sendable {
             let value = try r.i64("snapshot.leaf.value")
             if let previous, key <= previous { throw DecodeError(field: "snapshot.leaf.key", reason: "keys not ascending at \(key)") }
             guard value > 0 else { throw DecodeError(field: "snapshot.leaf.value", reason: "non-positive balance \(value) at key \(key)") }
-            state.tree.set(key, old: 0, new: value)
+            state.tree.set(key, value)
             previous = key
         }
         let settledIDs = try r.count("snapshot.settled", max: Int(UInt32.max), minimumElementBytes: 8)

@@ -34,33 +34,37 @@ public struct StateTree: Sendable {
     public static let fanout = 16
     /// Levels above the buckets: 65536 → 4096 → 256 → 16 → 1.
     public static let interiorLevels = 4
+    /// Where each level starts in the flat node array (root first, buckets last).
+    static let levelOffset: [Int] = [0, 1, 17, 273, 4369]
+    static let nodeCount = 4369 + 65536
 
-    private(set) var values: [UInt64: Int64] = [:]
-    private var bucketKeys: [[UInt64]]
-    /// levels[0] is the root, levels[4] the bucket hashes.
-    private var levels: [[SHA256Digest]]
-    private var dirtyFlags: [[Bool]]
+    /// The balances themselves: each bucket's leaves, ascending by key. The
+    /// buckets double as the hash table, so hashing a bucket reads its leaves
+    /// directly and a balance lookup is one small search.
+    private var buckets: [[LeafEntry]]
+    public private(set) var leafCount = 0
+    /// One bit per non-empty bucket, so walks over all leaves skip empty buckets
+    /// 64 at a time.
+    private var occupied = [UInt64](repeating: 0, count: StateTree.bucketCount / 64)
+    private var nodes: [SHA256Digest]
+    private var dirty: [Bool]
     private var dirtyLists: [[Int32]]
 
     public init() {
-        bucketKeys = Array(repeating: [], count: Self.bucketCount)
-        var levels: [[SHA256Digest]] = []
-        var node = Self.bucketHash([])
-        var perLevel: [SHA256Digest] = [node]
+        buckets = Array(repeating: [], count: Self.bucketCount)
+        var perLevel: [SHA256Digest] = [Self.bucketHash([])]
         for _ in 0..<Self.interiorLevels {
-            node = Self.nodeHash(Array(repeating: node, count: Self.fanout))
-            perLevel.append(node)
+            perLevel.append(Self.nodeHash(Array(repeating: perLevel[perLevel.count - 1], count: Self.fanout)))
         }
+        var nodes: [SHA256Digest] = []
+        nodes.reserveCapacity(Self.nodeCount)
         for level in 0...Self.interiorLevels {
-            let count = 1 << (4 * level)
-            levels.append(Array(repeating: perLevel[Self.interiorLevels - level], count: count))
+            nodes.append(contentsOf: repeatElement(perLevel[Self.interiorLevels - level], count: 1 << (4 * level)))
         }
-        self.levels = levels
-        dirtyFlags = (0...Self.interiorLevels).map { Array(repeating: false, count: 1 << (4 * $0)) }
+        self.nodes = nodes
+        dirty = Array(repeating: false, count: Self.nodeCount)
         dirtyLists = Array(repeating: [], count: Self.interiorLevels + 1)
     }
-
-    public var leafCount: Int { values.count }
 
     @inline(__always) public static func bucket(of key: UInt64) -> Int {
         var z = key &+ 0x9E37_79B9_7F4A_7C15
@@ -70,68 +74,78 @@ public struct StateTree: Sendable {
         return Int(truncatingIfNeeded: z >> UInt64(64 - bucketBits))
     }
 
-    @inline(__always) public func get(_ key: UInt64) -> Int64 { values[key] ?? 0 }
-
-    /// Sets a leaf whose current value the caller just read as `old`.
-    @inline(__always) mutating func set(_ key: UInt64, old: Int64, new: Int64) {
-        let bucket = Self.bucket(of: key)
-        if new == 0 {
-            if old != 0 {
-                values.removeValue(forKey: key)
-                removeFromBucket(bucket, key)
+    /// Lower bound of `key` in a bucket: (present, index of it or of its successor).
+    @inline(__always) private static func search(_ entries: [LeafEntry], _ key: UInt64) -> (Bool, Int) {
+        entries.withUnsafeBufferPointer { e in
+            var low = 0
+            var high = e.count
+            while low < high {
+                let mid = (low + high) >> 1
+                if e[mid].key < key { low = mid + 1 } else { high = mid }
             }
+            return (low < e.count && e[low].key == key, low)
+        }
+    }
+
+    @inline(__always) public func get(_ key: UInt64) -> Int64 {
+        let bucket = Self.bucket(of: key)
+        let (found, index) = Self.search(buckets[bucket], key)
+        return found ? buckets[bucket][index].value : 0
+    }
+
+    /// Sets a leaf; 0 removes it.
+    @inline(__always) public mutating func set(_ key: UInt64, _ value: Int64) {
+        let bucket = Self.bucket(of: key)
+        let (found, index) = Self.search(buckets[bucket], key)
+        if value == 0 {
+            guard found else { return }
+            buckets[bucket].remove(at: index)
+            leafCount -= 1
+            if buckets[bucket].isEmpty { occupied[bucket >> 6] &= ~(1 << UInt64(bucket & 63)) }
+        } else if found {
+            buckets[bucket][index].value = value
         } else {
-            values[key] = new
-            if old == 0 { insertIntoBucket(bucket, key) }
+            buckets[bucket].insert(LeafEntry(key: key, value: value), at: index)
+            leafCount += 1
+            occupied[bucket >> 6] |= 1 << UInt64(bucket & 63)
         }
-        markDirty(bucket)
-    }
-
-    public mutating func set(_ key: UInt64, _ value: Int64) {
-        set(key, old: get(key), new: value)
-    }
-
-    @inline(__always) private mutating func markDirty(_ bucket: Int) {
-        if !dirtyFlags[Self.interiorLevels][bucket] {
-            dirtyFlags[Self.interiorLevels][bucket] = true
+        let node = Self.levelOffset[Self.interiorLevels] + bucket
+        if !dirty[node] {
+            dirty[node] = true
             dirtyLists[Self.interiorLevels].append(Int32(bucket))
-        }
-    }
-
-    private mutating func insertIntoBucket(_ bucket: Int, _ key: UInt64) {
-        var low = 0
-        var high = bucketKeys[bucket].count
-        while low < high {
-            let mid = (low + high) / 2
-            if bucketKeys[bucket][mid] < key { low = mid + 1 } else { high = mid }
-        }
-        bucketKeys[bucket].insert(key, at: low)
-    }
-
-    private mutating func removeFromBucket(_ bucket: Int, _ key: UInt64) {
-        if let index = bucketKeys[bucket].firstIndex(of: key) {
-            bucketKeys[bucket].remove(at: index)
         }
     }
 
     /// Hash of a bucket: SHA-256(0x00 ‖ (key ‖ value)*), big-endian, keys ascending.
     static func bucketHash(_ entries: [LeafEntry]) -> SHA256Digest {
-        var bytes: [UInt8] = [0]
-        bytes.reserveCapacity(1 + 16 * entries.count)
-        for entry in entries {
-            withUnsafeBytes(of: entry.key.bigEndian) { bytes.append(contentsOf: $0) }
-            withUnsafeBytes(of: UInt64(bitPattern: entry.value).bigEndian) { bytes.append(contentsOf: $0) }
+        var bytes: [UInt8] = []
+        return bucketHash(entries, into: &bytes, hasher: SHA256Hasher())
+    }
+
+    @inline(__always) static func bucketHash(_ entries: [LeafEntry], into bytes: inout [UInt8], hasher: SHA256Hasher) -> SHA256Digest {
+        let count = 1 + 16 * entries.count
+        if bytes.count < count { bytes = [UInt8](repeating: 0, count: max(count, 2 * bytes.count)) }
+        return bytes.withUnsafeMutableBytes { raw in
+            raw[0] = 0
+            var offset = 1
+            for entry in entries {
+                raw.storeBytes(of: entry.key.bigEndian, toByteOffset: offset, as: UInt64.self)
+                raw.storeBytes(of: UInt64(bitPattern: entry.value).bigEndian, toByteOffset: offset + 8, as: UInt64.self)
+                offset += 16
+            }
+            hasher.update(UnsafeRawBufferPointer(rebasing: raw[0..<count]))
+            return hasher.finalize()
         }
-        return SHA256.hash(bytes)
     }
 
     /// Hash of an interior node: SHA-256(0x01 ‖ 16 child digests).
     static func nodeHash(_ children: [SHA256Digest]) -> SHA256Digest {
         var buffer = [UInt8](repeating: 1, count: 1 + 32 * fanout)
-        return nodeHash(children[...], into: &buffer)
+        return children.withUnsafeBufferPointer { nodeHash($0, into: &buffer, hasher: SHA256Hasher()) }
     }
 
-    @inline(__always) static func nodeHash(_ children: ArraySlice<SHA256Digest>, into buffer: inout [UInt8]) -> SHA256Digest {
+    @inline(__always) static func nodeHash(_ children: UnsafeBufferPointer<SHA256Digest>, into buffer: inout [UInt8],
+                                           hasher: SHA256Hasher) -> SHA256Digest {
         buffer.withUnsafeMutableBytes { raw in
             raw[0] = 1
             var offset = 1
@@ -142,77 +156,95 @@ public struct StateTree: Sendable {
                 raw.storeBytes(of: child.w3.bigEndian, toByteOffset: offset + 24, as: UInt64.self)
                 offset += 32
             }
-            return SHA256.hash(UnsafeRawBufferPointer(raw))
+            hasher.update(UnsafeRawBufferPointer(raw))
+            return hasher.finalize()
         }
     }
 
     /// Brings every dirty bucket and path up to date and returns the root.
     public mutating func root() -> SHA256Digest {
         let bucketLevel = Self.interiorLevels
-        if dirtyLists[bucketLevel].isEmpty { return levels[0][0] }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(1024)
-        for bucket32 in dirtyLists[bucketLevel] {
-            let bucket = Int(bucket32)
-            bytes.removeAll(keepingCapacity: true)
-            bytes.append(0)
-            for key in bucketKeys[bucket] {
-                let value = values[key] ?? 0
-                withUnsafeBytes(of: key.bigEndian) { bytes.append(contentsOf: $0) }
-                withUnsafeBytes(of: UInt64(bitPattern: value).bigEndian) { bytes.append(contentsOf: $0) }
-            }
-            levels[bucketLevel][bucket] = SHA256.hash(bytes)
-            dirtyFlags[bucketLevel][bucket] = false
-            let parent = bucket >> 4
-            if !dirtyFlags[bucketLevel - 1][parent] {
-                dirtyFlags[bucketLevel - 1][parent] = true
-                dirtyLists[bucketLevel - 1].append(Int32(parent))
-            }
-        }
-        dirtyLists[bucketLevel].removeAll(keepingCapacity: true)
+        if dirtyLists[bucketLevel].isEmpty { return nodes[0] }
+        let hasher = SHA256Hasher()
+        var bytes = [UInt8](repeating: 0, count: 1024)
         var buffer = [UInt8](repeating: 0, count: 1 + 32 * Self.fanout)
-        for level in stride(from: bucketLevel - 1, through: 0, by: -1) {
-            for node32 in dirtyLists[level] {
-                let node = Int(node32)
-                let first = node << 4
-                levels[level][node] = Self.nodeHash(levels[level + 1][first..<(first + Self.fanout)], into: &buffer)
-                dirtyFlags[level][node] = false
-                if level > 0 {
-                    let parent = node >> 4
-                    if !dirtyFlags[level - 1][parent] {
-                        dirtyFlags[level - 1][parent] = true
-                        dirtyLists[level - 1].append(Int32(parent))
+        let lists = dirtyLists
+        dirtyLists = Array(repeating: [], count: Self.interiorLevels + 1)
+        var pending = lists[bucketLevel]
+        buckets.withUnsafeBufferPointer { buckets in
+            nodes.withUnsafeMutableBufferPointer { nodes in
+                dirty.withUnsafeMutableBufferPointer { dirty in
+                    for level in stride(from: bucketLevel, through: 0, by: -1) {
+                        let base = Self.levelOffset[level]
+                        var parents: [Int32] = []
+                        parents.reserveCapacity(min(pending.count, 1 << (4 * max(0, level - 1))))
+                        for index32 in pending {
+                            let index = Int(index32)
+                            if level == bucketLevel {
+                                nodes[base + index] = Self.bucketHash(buckets[index], into: &bytes, hasher: hasher)
+                            } else {
+                                let first = Self.levelOffset[level + 1] + (index << 4)
+                                nodes[base + index] = Self.nodeHash(UnsafeBufferPointer(rebasing: nodes[first..<(first + Self.fanout)]),
+                                                                   into: &buffer, hasher: hasher)
+                            }
+                            dirty[base + index] = false
+                            if level > 0 {
+                                let parent = index >> 4
+                                let parentNode = Self.levelOffset[level - 1] + parent
+                                if !dirty[parentNode] {
+                                    dirty[parentNode] = true
+                                    parents.append(Int32(parent))
+                                }
+                            }
+                        }
+                        pending = parents
                     }
                 }
             }
-            dirtyLists[level].removeAll(keepingCapacity: true)
         }
-        return levels[0][0]
+        return nodes[0]
     }
 
-    /// The Merkle path for one leaf (present or absent). Call after `root()`.
+    /// The Merkle path for one leaf (present or absent).
     public mutating func proof(for key: UInt64) -> TreeProof {
         _ = root()
         let bucket = Self.bucket(of: key)
-        let entries = bucketKeys[bucket].map { LeafEntry(key: $0, value: values[$0] ?? 0) }
         var path: [[SHA256Digest]] = []
         var index = bucket
         for level in stride(from: Self.interiorLevels, through: 1, by: -1) {
-            let first = (index >> 4) << 4
-            path.append(Array(levels[level][first..<(first + Self.fanout)]))
+            let first = Self.levelOffset[level] + ((index >> 4) << 4)
+            path.append(Array(nodes[first..<(first + Self.fanout)]))
             index >>= 4
         }
-        return TreeProof(key: key, bucketEntries: entries, path: path)
+        return TreeProof(key: key, bucketEntries: buckets[bucket], path: path)
+    }
+
+    /// Calls `body` with every leaf, in bucket order (not key order).
+    public func forEachLeaf(_ body: (LeafEntry) throws -> Void) rethrows {
+        for (wordIndex, word) in occupied.enumerated() where word != 0 {
+            var bits = word
+            while bits != 0 {
+                let bucket = wordIndex << 6 + bits.trailingZeroBitCount
+                bits &= bits - 1
+                for entry in buckets[bucket] { try body(entry) }
+            }
+        }
     }
 
     /// Every leaf, ascending by key: the canonical order for snapshots.
     public func sortedLeaves() -> [LeafEntry] {
-        values.keys.sorted().map { LeafEntry(key: $0, value: values[$0] ?? 0) }
+        var all: [LeafEntry] = []
+        all.reserveCapacity(leafCount)
+        forEachLeaf { all.append($0) }
+        all.sort { $0.key < $1.key }
+        return all
     }
 
     /// Keys of all non-zero leaves of one asset (any order).
     func keys(ofAsset asset: SecurityID) -> [UInt64] {
-        values.keys.filter { UInt32(truncatingIfNeeded: $0) == asset }
+        var keys: [UInt64] = []
+        forEachLeaf { if UInt32(truncatingIfNeeded: $0.key) == asset { keys.append($0.key) } }
+        return keys
     }
 }
 

@@ -96,9 +96,20 @@ public enum TransactionBody: Equatable, Sendable {
             w.u8(11); w.u32(security)
         case let .settle(batchID, trades):
             w.u8(12); w.u64(batchID); w.count(trades.count)
-            for t in trades {
-                w.u64(t.tradeID); w.u32(t.buyer); w.u32(t.seller); w.u32(t.security)
-                w.i64(t.shares); w.i64(t.price); w.u64(t.buyOrderID); w.u64(t.sellOrderID); w.i64(t.matchTime)
+            w.fixed(trades.count * Trade.encodedBytes) { raw in
+                var o = 0
+                for t in trades {
+                    raw.storeBytes(of: t.tradeID.bigEndian, toByteOffset: o, as: UInt64.self)
+                    raw.storeBytes(of: t.buyer.bigEndian, toByteOffset: o + 8, as: UInt32.self)
+                    raw.storeBytes(of: t.seller.bigEndian, toByteOffset: o + 12, as: UInt32.self)
+                    raw.storeBytes(of: t.security.bigEndian, toByteOffset: o + 16, as: UInt32.self)
+                    raw.storeBytes(of: t.shares.bigEndian, toByteOffset: o + 20, as: Int64.self)
+                    raw.storeBytes(of: t.price.bigEndian, toByteOffset: o + 28, as: Int64.self)
+                    raw.storeBytes(of: t.buyOrderID.bigEndian, toByteOffset: o + 36, as: UInt64.self)
+                    raw.storeBytes(of: t.sellOrderID.bigEndian, toByteOffset: o + 44, as: UInt64.self)
+                    raw.storeBytes(of: t.matchTime.bigEndian, toByteOffset: o + 52, as: Int64.self)
+                    o += Trade.encodedBytes
+                }
             }
         }
     }

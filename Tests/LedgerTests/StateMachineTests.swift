@@ -252,8 +252,7 @@ import Testing
                 }
                 body = .settle(batchID: UInt64(step), trades: trades)
             }
-            var before = h.state
-            let rootBefore = before.stateRoot()
+            let rootBefore = h.state.stateRoot()
             let status = body.isSettlement ? { () -> TransactionStatus in
                 h.exchangeNonce += 1
                 return h.state.apply(try! SignedTransaction(body: body, nonce: h.exchangeNonce, key: Keys.exchange), timestamp: h.timestamp)
@@ -262,8 +261,7 @@ import Testing
             case (.applied, let .deposit(_, amount)): expectedCash += amount
             case (.applied, let .withdraw(_, amount)): expectedCash -= amount
             case (.rejected, _):
-                var after = h.state
-                #expect(after.stateRoot() == rootBefore, "seed \(seed) step \(step): rejection changed state")
+                #expect(h.state.stateRoot() == rootBefore, "seed \(seed) step \(step): rejection changed state")
                 if body.isSettlement { h.exchangeNonce -= 1 } else { h.adminNonce -= 1 }
             default: break
             }
