@@ -61,7 +61,7 @@ struct BenchLedgerCommand: ParsableCommand {
             let base = Self.baseState(accounts: accounts, securities: securities, authority: authority)
             print(String(format: "setup: %d holdings + %d cash balances in %.2f s", accounts * securities, accounts, Double(Self.now() - setupStart) / 1e9))
 
-            var rng = SeededGenerator(seed: seed)
+            var rng = AppendRandom(seed: seed)
             var tradeID: UInt64 = 0
             let generated: [[Trade]] = (0..<batches).map { _ in
                 (0..<tradesPerBatch).map { _ in

@@ -156,7 +156,7 @@ struct AppendForeverCommand: ParsableCommand {
                 try GenesisFile(genesis).write(genesisPath)
             }
             let node = try LedgerDirectory.open(data)
-            var rng = SeededGenerator(seed: seed ^ node.height)
+            var rng = AppendRandom(seed: seed ^ node.height)
             var written = 0
             while blocks == 0 || written < blocks {
                 let height = node.height + 1
@@ -189,7 +189,7 @@ struct AppendForeverCommand: ParsableCommand {
 }
 
 /// SplitMix64: seeded, so a failing run can be repeated.
-struct SeededGenerator: RandomNumberGenerator {
+struct AppendRandom: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Runs the real `clearledger` binary, built next to this test bundle.
-enum CLI {
+enum LedgerCLI {
     static let binary: String = {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("clearledger").path
