@@ -186,10 +186,19 @@ public final class Ed25519PrivateKey: @unchecked Sendable {
     }
 }
 
+/// OpenSSL's passphrase callback that declines to supply one.
+private func refusePassphrase(
+    _ buffer: UnsafeMutablePointer<CChar>?, _ size: Int32, _ writing: Int32, _ context: UnsafeMutableRawPointer?
+) -> Int32 {
+    -1
+}
+
 /// PEM encoding through OpenSSL's memory BIOs.
 enum PEM {
     static func read(_ pem: String, isPrivate: Bool) throws(CryptographyError) -> OpaquePointer {
         let bytes = Array(pem.utf8)
+        // BIO_new_mem_buf rejects a null buffer, which an empty array may hand out.
+        guard !bytes.isEmpty else { throw .invalidPEM(reason: "the document is empty") }
         guard bytes.count <= 16 * 1024 else {
             throw .invalidPEM(reason: "document is \(bytes.count) bytes, larger than any key file (limit 16384)")
         }
@@ -197,9 +206,12 @@ enum PEM {
             throw CryptographyError.openSSLFailure("BIO_new_mem_buf")
         }
         defer { BIO_free(bio) }
+        // With no callback OpenSSL asks for the passphrase of an encrypted key on the
+        // terminal (or stdin), blocking the process on a hostile file. Key files are
+        // unencrypted by design, so refuse any passphrase request instead.
         let pkey = isPrivate
-            ? PEM_read_bio_PrivateKey(bio, nil, nil, nil)
-            : PEM_read_bio_PUBKEY(bio, nil, nil, nil)
+            ? PEM_read_bio_PrivateKey(bio, nil, refusePassphrase, nil)
+            : PEM_read_bio_PUBKEY(bio, nil, refusePassphrase, nil)
         guard let pkey else {
             ERR_clear_error()
             throw .invalidPEM(reason: isPrivate

@@ -1,11 +1,11 @@
 import ArgumentParser
 
-/// `clearledger bench <component>`: each benchmark prints its parameters and seed,
-/// and with `--json` ends with one JSON line (see DESIGN.md, command-line conventions).
+/// `clearledger bench ...`: measurements on this machine. Every benchmark prints its
+/// parameters and seed, and with `--json` ends with one JSON line.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks (build with -c release).",
-        subcommands: [BenchLedgerCommand.self]
+        abstract: "Run a benchmark (use a release build: swift run -c release clearledger bench ...).",
+        subcommands: [BenchMatchingCommand.self, BenchLedgerCommand.self]
     )
 }

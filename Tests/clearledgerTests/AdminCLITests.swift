@@ -38,7 +38,7 @@ struct CLIFixture {
         let enumerator = FileManager.default.enumerator(atPath: ledger)
         while let path = enumerator?.nextObject() as? String {
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: ledger + "/" + path, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: ledger + "/" + path, isDirectory: &isDirectory)
             if !isDirectory.boolValue { result[path] = FileManager.default.contents(atPath: ledger + "/" + path) }
         }
         return result

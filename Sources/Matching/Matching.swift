@@ -1,1 +1,0 @@
-// The matching engine lives here; see MatchingEngine.swift.
