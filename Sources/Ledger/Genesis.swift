@@ -27,9 +27,13 @@ public struct Genesis: Sendable {
     public var checkpointInterval: UInt64
     public var accounts: [Account]
     public var securities: [Security]
+    /// log2 of the state tree's bucket count (8, 12, 16 or 20): size it to the
+    /// expected number of balances, about 16 per bucket. Part of the genesis hash.
+    public var stateTreeBucketBits: Int
 
     public init(chainID: String, members: [Member], f: Int, adminKeys: [Ed25519PublicKey], exchangeKey: Ed25519PublicKey,
-                checkpointInterval: UInt64, accounts: [Account] = [], securities: [Security] = []) {
+                checkpointInterval: UInt64, accounts: [Account] = [], securities: [Security] = [],
+                stateTreeBucketBits: Int = StateTree.defaultBucketBits) {
         self.chainID = chainID
         self.members = members
         self.f = f
@@ -38,6 +42,7 @@ public struct Genesis: Sendable {
         self.checkpointInterval = checkpointInterval
         self.accounts = accounts
         self.securities = securities
+        self.stateTreeBucketBits = stateTreeBucketBits
     }
 
     public var authority: Authority { Authority(adminKeys: adminKeys, exchangeKey: exchangeKey) }
@@ -67,6 +72,9 @@ public struct Genesis: Sendable {
         for (i, key) in adminKeys.enumerated() where key == exchangeKey {
             throw Failure(.invalidField, field: "adminKeys[\(i)]", value: "\(key.hex) (same as exchangeKey)")
         }
+        guard StateTree.isValid(bucketBits: stateTreeBucketBits) else {
+            throw Failure(.invalidField, field: "stateTreeBucketBits", value: "\(stateTreeBucketBits) (must be 8, 12, 16 or 20)")
+        }
         guard checkpointInterval > 0 else { throw Failure(.invalidField, field: "checkpointInterval", checkpointInterval) }
         _ = try initialState()
     }
@@ -74,7 +82,10 @@ public struct Genesis: Sendable {
     /// The state before block 1: genesis accounts and securities applied through
     /// the same validation as transactions.
     public func initialState() throws(Failure) -> LedgerState {
-        var state = LedgerState(authority: authority)
+        guard StateTree.isValid(bucketBits: stateTreeBucketBits) else {
+            throw Failure(.invalidField, field: "stateTreeBucketBits", stateTreeBucketBits)
+        }
+        var state = LedgerState(authority: authority, stateTreeBucketBits: stateTreeBucketBits)
         for (i, account) in accounts.enumerated() {
             if case let .rejected(failure) = state.applyAuthorized(.createAccount(account), timestamp: 0) {
                 throw Failure(failure.reason, field: "accounts[\(i)].\(failure.field)", value: failure.value)
@@ -103,6 +114,7 @@ public struct Genesis: Sendable {
         for a in accounts { a.encode(into: &w) }
         w.count(securities.count)
         for s in securities { s.encode(into: &w) }
+        w.u8(UInt8(truncatingIfNeeded: stateTreeBucketBits))
     }
 
     public var hash: SHA256Digest {

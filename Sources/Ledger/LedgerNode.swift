@@ -85,7 +85,8 @@ public final class LedgerNode {
         if useSnapshots {
             for (height, path) in try Self.snapshots(in: directory + "/snapshots").reversed() where height <= UInt64(store.count) {
                 guard let restored = try? Self.loadSnapshot(path, authority: genesis.authority),
-                      restored.height == height, height == 0 || restored.headHash == hashes[Int(height) - 1] else { continue }
+                      restored.height == height, height == 0 || restored.headHash == hashes[Int(height) - 1],
+                      restored.state.stateTreeBucketBits == genesis.stateTreeBucketBits else { continue }
                 chain = restored
                 from = height
                 break

@@ -70,7 +70,7 @@ public struct LedgerState: Sendable {
     /// Hot-path copies without strings (no reference counting per trade).
     private var accountFlags: [AccountID: UInt8] = [:]
     private var terms: [SecurityID: Terms] = [:]
-    private(set) var tree = StateTree()
+    private(set) var tree: StateTree
     private var settled: Set<UInt64> = []
     public private(set) var settledCount: UInt64 = 0
     private var settledAccumulator = SHA256Digest.zero
@@ -103,8 +103,9 @@ public struct LedgerState: Sendable {
         }
     }
 
-    public init(authority: Authority) {
+    public init(authority: Authority, stateTreeBucketBits: Int = StateTree.defaultBucketBits) {
         self.authority = authority
+        self.tree = StateTree(bucketBits: stateTreeBucketBits)
     }
 
     // MARK: Reading
@@ -120,6 +121,7 @@ public struct LedgerState: Sendable {
     public func nonce(of signer: [UInt8]) -> UInt64 { nonces[signer] ?? 0 }
 
     public var leafCount: Int { tree.leafCount }
+    public var stateTreeBucketBits: Int { tree.bucketBits }
 
     /// Every non-zero holding and cash balance, ascending by (account, asset).
     public func balances() -> [(account: AccountID, asset: SecurityID, value: Int64)] {
@@ -496,6 +498,7 @@ public struct LedgerState: Sendable {
     /// Canonical snapshot: registry, nonces, balances and settled ids, all sorted.
     public mutating func encodeSnapshot(into w: inout ByteWriter) {
         _ = rootParts()
+        w.u8(UInt8(tree.bucketBits))
         w.count(accounts.count)
         for id in accounts.keys.sorted() { accounts[id]?.encode(into: &w) }
         w.count(securities.count)
@@ -513,7 +516,11 @@ public struct LedgerState: Sendable {
     }
 
     public static func decodeSnapshot(from r: inout ByteReader, authority: Authority) throws(DecodeError) -> LedgerState {
-        var state = LedgerState(authority: authority)
+        let bits = Int(try r.u8("snapshot.stateTreeBucketBits"))
+        guard StateTree.isValid(bucketBits: bits) else {
+            throw DecodeError(field: "snapshot.stateTreeBucketBits", reason: "\(bits) is not 8, 12, 16 or 20")
+        }
+        var state = LedgerState(authority: authority, stateTreeBucketBits: bits)
         let accountCount = try r.count("snapshot.accounts", max: Int(UInt32.max), minimumElementBytes: 12)
         for _ in 0..<accountCount {
             let account = try Account.decode(from: &r)
@@ -536,7 +543,6 @@ public struct LedgerState: Sendable {
             state.nonces[key] = try r.u64("snapshot.nonce.value")
         }
         let leafCount = try r.count("snapshot.leaves", max: Int(UInt32.max), minimumElementBytes: 16)
-        state.tree = StateTree()
         var previous: UInt64?
         for _ in 0..<leafCount {
             let key = try r.u64("snapshot.leaf.key")

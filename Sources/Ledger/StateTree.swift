@@ -29,14 +29,18 @@ public struct LeafEntry: Equatable, Sendable {
 /// placement only affects balance, not what the root certifies. Zero balances
 /// are not stored, so the root is a function of the balances alone.
 public struct StateTree: Sendable {
-    public static let bucketBits = 16
-    public static let bucketCount = 1 << bucketBits
+    /// 2^16 buckets suit about a million balances; a chain sizes its tree in
+    /// genesis (`stateTreeBucketBits`), fixed for its life since it shapes the root.
+    public static let defaultBucketBits = 16
+    public static func isValid(bucketBits: Int) -> Bool { bucketBits >= 8 && bucketBits <= 20 && bucketBits % 4 == 0 }
     public static let fanout = 16
-    /// Levels above the buckets: 65536 → 4096 → 256 → 16 → 1.
-    public static let interiorLevels = 4
+
+    public let bucketBits: Int
+    var bucketCount: Int { 1 << bucketBits }
+    /// Levels above the buckets, e.g. for 2^16: 65536 → 4096 → 256 → 16 → 1.
+    public var interiorLevels: Int { bucketBits / 4 }
     /// Where each level starts in the flat node array (root first, buckets last).
-    static let levelOffset: [Int] = [0, 1, 17, 273, 4369]
-    static let nodeCount = 4369 + 65536
+    private let levelOffset: [Int]
 
     /// The balances themselves: each bucket's leaves, ascending by key. The
     /// buckets double as the hash table, so hashing a bucket reads its leaves
@@ -45,33 +49,45 @@ public struct StateTree: Sendable {
     public private(set) var leafCount = 0
     /// One bit per non-empty bucket, so walks over all leaves skip empty buckets
     /// 64 at a time.
-    private var occupied = [UInt64](repeating: 0, count: StateTree.bucketCount / 64)
+    private var occupied: [UInt64]
     private var nodes: [SHA256Digest]
     private var dirty: [Bool]
     private var dirtyLists: [[Int32]]
 
-    public init() {
-        buckets = Array(repeating: [], count: Self.bucketCount)
+    /// `bucketBits` must satisfy `isValid(bucketBits:)` (genesis validation checks it).
+    public init(bucketBits: Int = StateTree.defaultBucketBits) {
+        precondition(Self.isValid(bucketBits: bucketBits), "state tree bucket bits \(bucketBits)")
+        self.bucketBits = bucketBits
+        var offsets: [Int] = []
+        var total = 0
+        for level in 0...(bucketBits / 4) {
+            offsets.append(total)
+            total += 1 << (4 * level)
+        }
+        levelOffset = offsets
+        occupied = [UInt64](repeating: 0, count: max(1, (1 << bucketBits) / 64))
+        buckets = Array(repeating: [], count: 1 << bucketBits)
+        let interiorLevels = bucketBits / 4
         var perLevel: [SHA256Digest] = [Self.bucketHash([])]
-        for _ in 0..<Self.interiorLevels {
+        for _ in 0..<interiorLevels {
             perLevel.append(Self.nodeHash(Array(repeating: perLevel[perLevel.count - 1], count: Self.fanout)))
         }
         var nodes: [SHA256Digest] = []
-        nodes.reserveCapacity(Self.nodeCount)
-        for level in 0...Self.interiorLevels {
-            nodes.append(contentsOf: repeatElement(perLevel[Self.interiorLevels - level], count: 1 << (4 * level)))
+        nodes.reserveCapacity(total)
+        for level in 0...interiorLevels {
+            nodes.append(contentsOf: repeatElement(perLevel[interiorLevels - level], count: 1 << (4 * level)))
         }
         self.nodes = nodes
-        dirty = Array(repeating: false, count: Self.nodeCount)
-        dirtyLists = Array(repeating: [], count: Self.interiorLevels + 1)
+        dirty = Array(repeating: false, count: total)
+        dirtyLists = Array(repeating: [], count: interiorLevels + 1)
     }
 
-    @inline(__always) public static func bucket(of key: UInt64) -> Int {
+    @inline(__always) public static func bucket(of key: UInt64, bits: Int) -> Int {
         var z = key &+ 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         z = z ^ (z >> 31)
-        return Int(truncatingIfNeeded: z >> UInt64(64 - bucketBits))
+        return Int(truncatingIfNeeded: z >> UInt64(64 - bits))
     }
 
     /// Lower bound of `key` in a bucket: (present, index of it or of its successor).
@@ -88,14 +104,14 @@ public struct StateTree: Sendable {
     }
 
     @inline(__always) public func get(_ key: UInt64) -> Int64 {
-        let bucket = Self.bucket(of: key)
+        let bucket = Self.bucket(of: key, bits: bucketBits)
         let (found, index) = Self.search(buckets[bucket], key)
         return found ? buckets[bucket][index].value : 0
     }
 
     /// Sets a leaf; 0 removes it.
     @inline(__always) public mutating func set(_ key: UInt64, _ value: Int64) {
-        let bucket = Self.bucket(of: key)
+        let bucket = Self.bucket(of: key, bits: bucketBits)
         let (found, index) = Self.search(buckets[bucket], key)
         if value == 0 {
             guard found else { return }
@@ -109,10 +125,10 @@ public struct StateTree: Sendable {
             leafCount += 1
             occupied[bucket >> 6] |= 1 << UInt64(bucket & 63)
         }
-        let node = Self.levelOffset[Self.interiorLevels] + bucket
+        let node = levelOffset[interiorLevels] + bucket
         if !dirty[node] {
             dirty[node] = true
-            dirtyLists[Self.interiorLevels].append(Int32(bucket))
+            dirtyLists[interiorLevels].append(Int32(bucket))
         }
     }
 
@@ -163,19 +179,20 @@ public struct StateTree: Sendable {
 
     /// Brings every dirty bucket and path up to date and returns the root.
     public mutating func root() -> SHA256Digest {
-        let bucketLevel = Self.interiorLevels
+        let bucketLevel = interiorLevels
         if dirtyLists[bucketLevel].isEmpty { return nodes[0] }
         let hasher = SHA256Hasher()
+        let levelOffset = self.levelOffset // a local copy: `self` is borrowed by the buffers below
         var bytes = [UInt8](repeating: 0, count: 1024)
         var buffer = [UInt8](repeating: 0, count: 1 + 32 * Self.fanout)
         let lists = dirtyLists
-        dirtyLists = Array(repeating: [], count: Self.interiorLevels + 1)
+        dirtyLists = Array(repeating: [], count: interiorLevels + 1)
         var pending = lists[bucketLevel]
         buckets.withUnsafeBufferPointer { buckets in
             nodes.withUnsafeMutableBufferPointer { nodes in
                 dirty.withUnsafeMutableBufferPointer { dirty in
                     for level in stride(from: bucketLevel, through: 0, by: -1) {
-                        let base = Self.levelOffset[level]
+                        let base = levelOffset[level]
                         var parents: [Int32] = []
                         parents.reserveCapacity(min(pending.count, 1 << (4 * max(0, level - 1))))
                         for index32 in pending {
@@ -183,14 +200,14 @@ public struct StateTree: Sendable {
                             if level == bucketLevel {
                                 nodes[base + index] = Self.bucketHash(buckets[index], into: &bytes, hasher: hasher)
                             } else {
-                                let first = Self.levelOffset[level + 1] + (index << 4)
+                                let first = levelOffset[level + 1] + (index << 4)
                                 nodes[base + index] = Self.nodeHash(UnsafeBufferPointer(rebasing: nodes[first..<(first + Self.fanout)]),
                                                                    into: &buffer, hasher: hasher)
                             }
                             dirty[base + index] = false
                             if level > 0 {
                                 let parent = index >> 4
-                                let parentNode = Self.levelOffset[level - 1] + parent
+                                let parentNode = levelOffset[level - 1] + parent
                                 if !dirty[parentNode] {
                                     dirty[parentNode] = true
                                     parents.append(Int32(parent))
@@ -208,15 +225,15 @@ public struct StateTree: Sendable {
     /// The Merkle path for one leaf (present or absent).
     public mutating func proof(for key: UInt64) -> TreeProof {
         _ = root()
-        let bucket = Self.bucket(of: key)
+        let bucket = Self.bucket(of: key, bits: bucketBits)
         var path: [[SHA256Digest]] = []
         var index = bucket
-        for level in stride(from: Self.interiorLevels, through: 1, by: -1) {
-            let first = Self.levelOffset[level] + ((index >> 4) << 4)
+        for level in stride(from: interiorLevels, through: 1, by: -1) {
+            let first = levelOffset[level] + ((index >> 4) << 4)
             path.append(Array(nodes[first..<(first + Self.fanout)]))
             index >>= 4
         }
-        return TreeProof(key: key, bucketEntries: buckets[bucket], path: path)
+        return TreeProof(key: key, bucketBits: bucketBits, bucketEntries: buckets[bucket], path: path)
     }
 
     /// Calls `body` with every leaf, in bucket order (not key order).
@@ -251,6 +268,8 @@ public struct StateTree: Sendable {
 /// A Merkle path from one leaf's bucket to the tree root.
 public struct TreeProof: Equatable, Sendable {
     public var key: UInt64
+    /// The tree's size, from genesis: which bucket the key falls in.
+    public var bucketBits: Int
     /// The whole bucket, ascending by key: proves presence (and value) or absence.
     public var bucketEntries: [LeafEntry]
     /// From the bucket level up: each element is the 16 children of one node.
@@ -259,16 +278,17 @@ public struct TreeProof: Equatable, Sendable {
     /// Recomputes the tree root this proof leads to, if it shows `key` at `value`
     /// (0 meaning absent); nil if the proof is malformed or shows something else.
     public func treeRoot(value: Int64) -> SHA256Digest? {
-        let bucket = StateTree.bucket(of: key)
+        guard StateTree.isValid(bucketBits: bucketBits) else { return nil }
+        let bucket = StateTree.bucket(of: key, bits: bucketBits)
         var previous: UInt64?
         var found: Int64 = 0
         for entry in bucketEntries {
             if let previous, entry.key <= previous { return nil }
-            guard StateTree.bucket(of: entry.key) == bucket, entry.value != 0 else { return nil }
+            guard StateTree.bucket(of: entry.key, bits: bucketBits) == bucket, entry.value != 0 else { return nil }
             if entry.key == key { found = entry.value }
             previous = entry.key
         }
-        guard found == value, path.count == StateTree.interiorLevels else { return nil }
+        guard found == value, path.count == bucketBits / 4 else { return nil }
         var hash = StateTree.bucketHash(bucketEntries)
         var index = bucket
         for group in path {

@@ -18,6 +18,8 @@ struct BenchLedgerCommand: ParsableCommand {
     var snapshotHoldings = 1_000_000
     @Option(help: "Directory for the block store and snapshot (a fresh subdirectory is made and removed).")
     var directory = "/tmp"
+    @Option(help: "State tree size, log2 of its buckets (8, 12, 16, 20); about 16 balances per bucket suits it, so 12 for the default 101,000 balances.")
+    var stateTreeBucketBits = 12
     @Flag(help: "Print one JSON object as the last line.") var json = false
 
     static func now() -> UInt64 {
@@ -32,8 +34,8 @@ struct BenchLedgerCommand: ParsableCommand {
         return sorted[min(sorted.count - 1, max(0, rank))]
     }
 
-    static func baseState(accounts: Int, securities: Int, authority: Authority, sharesEach: Int64 = 10_000_000) -> LedgerState {
-        var state = LedgerState(authority: authority)
+    static func baseState(accounts: Int, securities: Int, authority: Authority, bits: Int, sharesEach: Int64 = 10_000_000) -> LedgerState {
+        var state = LedgerState(authority: authority, stateTreeBucketBits: bits)
         for a in 1...accounts {
             _ = state.applyAuthorized(.createAccount(Account(id: AccountID(a), name: "acct\(a)", member: 1, eligible: true)), timestamp: 0)
             _ = state.applyAuthorized(.deposit(account: AccountID(a), amount: 1 << 50), timestamp: 0)
@@ -52,13 +54,16 @@ struct BenchLedgerCommand: ParsableCommand {
                 throw CLIError("--trades-per-batch=\(tradesPerBatch): must be 1…\(CodecLimits.maxTradesPerBatch)")
             }
             guard accounts >= 2, securities >= 1, batches >= 1 else { throw CLIError("--accounts ≥ 2, --securities ≥ 1, --batches ≥ 1 needed") }
-            print("bench ledger: trades-per-batch=\(tradesPerBatch) accounts=\(accounts) securities=\(securities) batches=\(batches) seed=\(seed) snapshot-holdings=\(snapshotHoldings)")
+            print("bench ledger: trades-per-batch=\(tradesPerBatch) accounts=\(accounts) securities=\(securities) batches=\(batches) seed=\(seed) snapshot-holdings=\(snapshotHoldings) state-tree-bucket-bits=\(stateTreeBucketBits)")
             let exchange = try Ed25519PrivateKey(seed: [UInt8](repeating: 0xE1, count: 32))
             let admin = try Ed25519PrivateKey(seed: [UInt8](repeating: 0xA1, count: 32))
             let authority = Authority(adminKeys: [admin.publicKey], exchangeKey: exchange.publicKey)
 
             var setupStart = Self.now()
-            let base = Self.baseState(accounts: accounts, securities: securities, authority: authority)
+            guard StateTree.isValid(bucketBits: stateTreeBucketBits) else {
+                throw CLIError("--state-tree-bucket-bits=\(stateTreeBucketBits): must be 8, 12, 16 or 20")
+            }
+            let base = Self.baseState(accounts: accounts, securities: securities, authority: authority, bits: stateTreeBucketBits)
             print(String(format: "setup: %d holdings + %d cash balances in %.2f s", accounts * securities, accounts, Double(Self.now() - setupStart) / 1e9))
 
             var rng = AppendRandom(seed: seed)
@@ -174,7 +179,7 @@ struct BenchLedgerCommand: ParsableCommand {
                 let perAccount = max(1, securities)
                 let bigAccounts = max(2, snapshotHoldings / perAccount)
                 setupStart = Self.now()
-                var big = LedgerChain(state: Self.baseState(accounts: bigAccounts, securities: perAccount, authority: authority, sharesEach: 1_000),
+                var big = LedgerChain(state: Self.baseState(accounts: bigAccounts, securities: perAccount, authority: authority, bits: 16, sharesEach: 1_000),
                                       height: 1, headHash: SHA256.hash("bench"))
                 let buildSeconds = Double(Self.now() - setupStart) / 1e9
                 let leaves = big.state.leafCount
@@ -211,7 +216,7 @@ struct BenchLedgerCommand: ParsableCommand {
                     "store_blocks_per_sec": blocksPerSecond, "store_trades_per_sec": (blocksPerSecond * Double(tradesPerBatch)).rounded(),
                     "store_p50_us": Self.percentile(appendLatencies, 0.5), "store_p99_us": Self.percentile(appendLatencies, 0.99),
                     "trades_per_batch": tradesPerBatch, "accounts": accounts, "securities": securities, "batches": batches, "seed": seed,
-                    "settled": settledCount,
+                    "settled": settledCount, "state_tree_bucket_bits": stateTreeBucketBits,
                 ]
                 for (key, value) in snapshotKeys { object[key] = value }
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])

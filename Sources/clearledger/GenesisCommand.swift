@@ -38,6 +38,9 @@ struct GenesisCommand: ParsableCommand {
     @Option(help: "Initial security: ID,SYMBOL,NAME,ISSUER,AUTHORIZED[,RESTRICTION] with RESTRICTION none, eligible-only or lock-up:<µs> (repeatable).")
     var security: [String] = []
 
+    @Option(help: "log2 of the state tree's bucket count: 8, 12, 16 or 20 (about 16 balances per bucket is right).")
+    var stateTreeBucketBits = StateTree.defaultBucketBits
+
     @Flag(help: "Overwrite an existing output file.")
     var force = false
 
@@ -73,7 +76,8 @@ struct GenesisCommand: ParsableCommand {
             }
             let genesis = Genesis(chainID: chainID, members: members, f: f, adminKeys: admins,
                                   exchangeKey: try loadPublicKey(exchangeKey, field: "--exchange-key"),
-                                  checkpointInterval: checkpointInterval, accounts: accounts, securities: securities)
+                                  checkpointInterval: checkpointInterval, accounts: accounts, securities: securities,
+                                  stateTreeBucketBits: stateTreeBucketBits)
             do { try genesis.validate() } catch { throw CLIError("genesis \(error)") }
             try GenesisFile(genesis).write(out)
             print("wrote \(out): \(members.count) members, f=\(f), \(admins.count) admin keys, genesis hash \(genesis.hash.hex)")

@@ -41,6 +41,7 @@ struct GenesisFile: Codable {
     var exchangeKey: String
     var accounts: [AccountEntry]?
     var securities: [SecurityEntry]?
+    var stateTreeBucketBits: Int?
 
     static func parseRestriction(_ text: String?, field: String) throws -> TransferRestriction {
         switch text ?? "none" {
@@ -80,7 +81,8 @@ struct GenesisFile: Codable {
         }
         let genesis = Genesis(chainID: chainID, members: members, f: f, adminKeys: admins,
                               exchangeKey: try key(exchangeKey, "exchangeKey"), checkpointInterval: checkpointInterval,
-                              accounts: accounts, securities: securities)
+                              accounts: accounts, securities: securities,
+                              stateTreeBucketBits: stateTreeBucketBits ?? StateTree.defaultBucketBits)
         do { try genesis.validate() } catch { throw CLIError("genesis \(error)") }
         return genesis
     }
@@ -93,6 +95,7 @@ struct GenesisFile: Codable {
         adminKeys = genesis.adminKeys.map(\.hex)
         exchangeKey = genesis.exchangeKey.hex
         accounts = genesis.accounts.map { AccountEntry(id: $0.id, name: $0.name, member: $0.member, eligible: $0.eligible, frozen: $0.frozen) }
+        stateTreeBucketBits = genesis.stateTreeBucketBits
         securities = genesis.securities.map {
             SecurityEntry(id: $0.id, symbol: $0.symbol, name: $0.name, issuer: $0.issuer, shareClass: $0.shareClass,
                           authorized: $0.authorized, cashPerTick: $0.cashPerTick, lotSize: $0.lotSize,

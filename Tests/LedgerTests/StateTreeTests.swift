@@ -3,15 +3,16 @@ import Cryptography
 import Testing
 
 @Suite struct StateTreeTests {
-    @Test func rootIsAFunctionOfBalancesOnly() {
+    @Test(arguments: [8, 12, 16])
+    func rootIsAFunctionOfBalancesOnly(bits: Int) {
         var rng = SplitMix64(seed: 5)
         var entries: [(UInt64, Int64)] = []
         for _ in 0..<5_000 {
             entries.append((leafKey(account: UInt32.random(in: 1...500, using: &rng), asset: UInt32.random(in: 0...20, using: &rng)),
                             Int64.random(in: 1...1_000_000, using: &rng)))
         }
-        var a = StateTree()
-        var b = StateTree()
+        var a = StateTree(bucketBits: bits)
+        var b = StateTree(bucketBits: bits)
         for (key, value) in entries { a.set(key, value) }
         // Different order, intermediate roots, and a detour through other values and zero.
         for (key, value) in entries.reversed() {
@@ -25,14 +26,14 @@ import Testing
         for (key, value) in final { a.set(key, value) }
         #expect(a.root() == b.root())
         // Incremental equals from scratch.
-        var scratch = StateTree()
+        var scratch = StateTree(bucketBits: bits)
         for leaf in a.sortedLeaves() { scratch.set(leaf.key, leaf.value) }
         #expect(scratch.root() == a.root())
         // And any change moves the root.
         let before = a.root()
         a.set(entries[0].0, a.get(entries[0].0) + 1)
         #expect(a.root() != before)
-        var empty = StateTree()
+        var empty = StateTree(bucketBits: bits)
         #expect(empty.root() != before)
     }
 
@@ -73,6 +74,9 @@ import Testing
         droppedEntry.tree.bucketEntries.removeAll { $0.key == leafKey(account: 3, asset: 7) }
         droppedEntry.value = 0
         #expect(!droppedEntry.verify(stateRoot: root))
+        var wrongBits = proof
+        wrongBits.tree.bucketBits = 12
+        #expect(!wrongBits.verify(stateRoot: root))
         var wrongParts = proof
         wrongParts.parts.settledCount += 1
         #expect(!wrongParts.verify(stateRoot: root))
@@ -80,6 +84,30 @@ import Testing
         // An old proof fails against a newer root.
         h.admin(.deposit(account: 3, amount: 1))
         #expect(!proof.verify(stateRoot: h.state.stateRoot()))
+    }
+
+    @Test func treeSizeIsPartOfTheRootAndTheSnapshot() throws {
+        var small = Harness.standard()
+        var large = Harness()
+        large.state = LedgerState(authority: small.state.authority, stateTreeBucketBits: 12)
+        small.state = LedgerState(authority: small.state.authority, stateTreeBucketBits: 16)
+        for h in [0, 1] {
+            var x = h == 0 ? small : large
+            x.admin(.createAccount(Account(id: 1, name: "I", member: 1)))
+            x.admin(.deposit(account: 1, amount: 5))
+            if h == 0 { small = x } else { large = x }
+        }
+        #expect(small.state.rootParts().treeRoot != large.state.rootParts().treeRoot)
+        var chain = LedgerChain(state: large.state, height: 1, headHash: .zero)
+        let restored = try LedgerChain.restore(snapshot: chain.snapshot(), authority: large.state.authority)
+        #expect(restored.state.stateTreeBucketBits == 12 && restored.stateRoot == chain.stateRoot)
+        var proofState = restored.state
+        let proof = proofState.proof(account: 1, asset: 0)
+        #expect(proof.value == 5 && proof.verify(stateRoot: chain.stateRoot))
+        var g = makeGenesis()
+        g.stateTreeBucketBits = 14
+        let error = #expect(throws: Failure.self) { try g.validate() }
+        #expect(error?.field == "stateTreeBucketBits")
     }
 
     @Test func twoLedgersFedTheSameInputsAgree() throws {
