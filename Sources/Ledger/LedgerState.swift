@@ -71,7 +71,7 @@ public struct LedgerState: Sendable {
     private var accountFlags: [AccountID: UInt8] = [:]
     private var terms: [SecurityID: Terms] = [:]
     private(set) var tree: StateTree
-    private var settled: Set<UInt64> = []
+    private var settled = SettledTradeSet()
     public private(set) var settledCount: UInt64 = 0
     private var settledAccumulator = SHA256Digest.zero
     private var pendingSettled: [UInt64] = []
@@ -509,8 +509,9 @@ public struct LedgerState: Sendable {
         let leaves = tree.sortedLeaves()
         w.count(leaves.count)
         for leaf in leaves { w.u64(leaf.key); w.i64(leaf.value) }
-        w.count(settled.count)
-        for id in settled.sorted() { w.u64(id) }
+        let words = settled.sortedWords()
+        w.count(words.count)
+        for word in words { w.u64(word.index); w.u64(word.bits) }
         w.u64(settledCount)
         w.digest(settledAccumulator)
     }
@@ -552,9 +553,17 @@ public struct LedgerState: Sendable {
             state.tree.set(key, value)
             previous = key
         }
-        let settledIDs = try r.count("snapshot.settled", max: Int(UInt32.max), minimumElementBytes: 8)
-        state.settled.reserveCapacity(settledIDs)
-        for _ in 0..<settledIDs { state.settled.insert(try r.u64("snapshot.settled.id")) }
+        let settledWords = try r.count("snapshot.settled", max: Int(UInt32.max), minimumElementBytes: 16)
+        var previousWord: UInt64?
+        for _ in 0..<settledWords {
+            let index = try r.u64("snapshot.settled.index")
+            let bits = try r.u64("snapshot.settled.bits")
+            if let previousWord, index <= previousWord { throw DecodeError(field: "snapshot.settled.index", reason: "not ascending at \(index)") }
+            guard state.settled.load(index: index, bits: bits) else {
+                throw DecodeError(field: "snapshot.settled", reason: "invalid word \(index)=\(bits)")
+            }
+            previousWord = index
+        }
         state.settledCount = try r.u64("snapshot.settledCount")
         state.settledAccumulator = try r.digest("snapshot.settledAccumulator")
         return state

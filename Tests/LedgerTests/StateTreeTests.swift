@@ -196,3 +196,34 @@ import Testing
         #expect(throws: Never.self) { try makeGenesis().validate() }
     }
 }
+
+@Suite struct SettledTradeSetTests {
+    @Test func behavesLikeASetOfIDs() {
+        var rng = SplitMix64(seed: 9)
+        var model: Set<UInt64> = []
+        var set = SettledTradeSet()
+        for i in 0..<20_000 {
+            // Mostly dense increasing ids, some sparse and some repeats, both ends of the range.
+            let id: UInt64 = switch i % 10 {
+            case 0: UInt64.random(in: 0...UInt64.max, using: &rng)
+            case 1: model.randomElement(using: &rng) ?? 0
+            case 2: [0, 63, 64, UInt64.max, UInt64.max - 63][Int.random(in: 0..<5, using: &rng)]
+            default: UInt64(i) * 3
+            }
+            #expect(set.contains(id) == model.contains(id))
+            let inserted = set.insert(id)
+            #expect(inserted == model.insert(id).inserted)
+        }
+        #expect(set.count == model.count)
+        for id in model.prefix(100) { #expect(set.contains(id)) }
+        #expect(!set.contains(1))
+        var rebuilt = SettledTradeSet()
+        for word in set.sortedWords() {
+            let loaded = rebuilt.load(index: word.index, bits: word.bits)
+            #expect(loaded)
+        }
+        #expect(rebuilt == set)
+        let empty = rebuilt.load(index: 5, bits: 0)
+        #expect(!empty)
+    }
+}
