@@ -33,6 +33,15 @@ public struct StateRootParts: Equatable, Sendable {
     public var settledAccumulator: SHA256Digest
     public var settledCount: UInt64
 
+    public init(treeRoot: SHA256Digest, registryRoot: SHA256Digest, nonceRoot: SHA256Digest,
+                settledAccumulator: SHA256Digest, settledCount: UInt64) {
+        self.treeRoot = treeRoot
+        self.registryRoot = registryRoot
+        self.nonceRoot = nonceRoot
+        self.settledAccumulator = settledAccumulator
+        self.settledCount = settledCount
+    }
+
     public var stateRoot: SHA256Digest {
         var w = ByteWriter(capacity: 200)
         w.raw(Array("clearledger/state".utf8))
@@ -50,6 +59,14 @@ public struct HoldingProof: Equatable, Sendable {
     public var value: Int64
     public var tree: TreeProof
     public var parts: StateRootParts
+
+    public init(account: AccountID, asset: SecurityID, value: Int64, tree: TreeProof, parts: StateRootParts) {
+        self.account = account
+        self.asset = asset
+        self.value = value
+        self.tree = tree
+        self.parts = parts
+    }
 
     /// What a user runs: true only if the path leads from this holding to `stateRoot`.
     public func verify(stateRoot: SHA256Digest) -> Bool {

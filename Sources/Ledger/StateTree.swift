@@ -275,6 +275,13 @@ public struct TreeProof: Equatable, Sendable {
     /// From the bucket level up: each element is the 16 children of one node.
     public var path: [[SHA256Digest]]
 
+    public init(key: UInt64, bucketBits: Int, bucketEntries: [LeafEntry], path: [[SHA256Digest]]) {
+        self.key = key
+        self.bucketBits = bucketBits
+        self.bucketEntries = bucketEntries
+        self.path = path
+    }
+
     /// Recomputes the tree root this proof leads to, if it shows `key` at `value`
     /// (0 meaning absent); nil if the proof is malformed or shows something else.
     public func treeRoot(value: Int64) -> SHA256Digest? {

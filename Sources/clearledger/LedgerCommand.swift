@@ -7,7 +7,8 @@ struct LedgerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
         abstract: "Create, inspect and verify a local ledger directory.",
-        subcommands: [LedgerInitCommand.self, LedgerShowCommand.self, LedgerVerifyCommand.self, AppendForeverCommand.self]
+        subcommands: [LedgerInitCommand.self, LedgerShowCommand.self, LedgerVerifyCommand.self, LedgerProofCommand.self,
+                      VerifyProofCommand.self, AppendForeverCommand.self]
     )
 }
 

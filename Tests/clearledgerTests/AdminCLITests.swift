@@ -104,6 +104,30 @@ struct CLIFixture {
         #expect(verify.status == 0 && verify.stdout.contains("height=13") && verify.stdout.contains("snapshot=12"))
     }
 
+    @Test func proofsVerifyAgainstTheCertifiedRootAndTamperingFails() throws {
+        let fx = try CLIFixture()
+        defer { fx.cleanUp() }
+        let proof = try LedgerCLI.run(["ledger", "proof", "--ledger", "L", "--account", "2", "--security", "ACME"], in: fx.dir)
+        #expect(proof.status == 0, "\(proof.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(proof.stdout.utf8)) as? [String: Any])
+        let root = try #require(object["stateRoot"] as? String)
+        #expect(object["value"] as? Int == 5000)
+        // The root after block 4 is what block 5's header will certify.
+        try fx.admin(["deposit", "--account", "3", "--amount", "1"])
+        let blocks = try LedgerCLI.run(["ledger", "show", "blocks", "--ledger", "L"], in: fx.dir)
+        #expect(blocks.stdout.split(separator: "\n").contains { $0.contains(String(root.prefix(16))) })
+        try proof.stdout.write(toFile: fx.dir + "/p.json", atomically: true, encoding: .utf8)
+        let ok = try LedgerCLI.run(["ledger", "verify-proof", "--proof", "p.json", "--state-root", root], in: fx.dir)
+        #expect(ok.status == 0 && ok.stdout.contains("holds 5000"), "\(ok.stderr)")
+        let tampered = proof.stdout.replacingOccurrences(of: "\"value\" : 5000", with: "\"value\" : 6000")
+        try tampered.write(toFile: fx.dir + "/t.json", atomically: true, encoding: .utf8)
+        let bad = try LedgerCLI.run(["ledger", "verify-proof", "--proof", "t.json", "--state-root", root], in: fx.dir)
+        #expect(bad.status == 1 && bad.stderr.contains("does not prove"), "\(bad.stderr)")
+        let otherRoot = String(repeating: "0", count: 64)
+        let wrongRoot = try LedgerCLI.run(["ledger", "verify-proof", "--proof", "p.json", "--state-root", otherRoot], in: fx.dir)
+        #expect(wrongRoot.status == 1)
+    }
+
     @Test func keygenRefusesToOverwriteAndProtectsThePrivateKey() throws {
         let dir = try LedgerCLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
