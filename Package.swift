@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // System libraries, found through pkg-config (install pkgconf, libpq-dev, libssl-dev).
@@ -29,6 +30,15 @@ let package = Package(
         .target(name: "Cryptography", dependencies: ["COpenSSL"]),
         .target(name: "Matching"),
         .target(name: "Ledger", dependencies: ["Cryptography"]),
+        .target(
+            name: "Network",
+            dependencies: [
+                "Cryptography",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "clearledger",
             dependencies: [
@@ -40,9 +50,18 @@ let package = Package(
         ),
 
         .testTarget(name: "CLibPQTests", dependencies: ["CLibPQ"]),
+        .testTarget(name: "COpenSSLTests", dependencies: ["COpenSSL"]),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"]),
         .testTarget(name: "MatchingTests", dependencies: ["Matching"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Cryptography"]),
+        .testTarget(
+            name: "NetworkTests",
+            dependencies: [
+                "Network", "Cryptography",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "clearledgerTests", dependencies: ["clearledger"]),
     ]
 )

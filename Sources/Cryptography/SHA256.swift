@@ -156,7 +156,9 @@ public final class SHA256Hasher {
         return digest
     }
 
-    /// Digest of two digests concatenated: one Merkle interior node.
+    /// Digest of two digests concatenated: one Merkle interior node. Bytes fed
+    /// with `update` before the call are part of the digest too, so call it on a
+    /// hasher that was just created or finalized.
     public func hash(_ left: SHA256Digest, _ right: SHA256Digest) -> SHA256Digest {
         var words = (left.w0.bigEndian, left.w1.bigEndian, left.w2.bigEndian, left.w3.bigEndian,
                      right.w0.bigEndian, right.w1.bigEndian, right.w2.bigEndian, right.w3.bigEndian)

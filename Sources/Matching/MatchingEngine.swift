@@ -26,7 +26,12 @@ public final class MatchingEngine {
     /// What happened since the last `removeAllEvents()`, in order.
     @exclusivity(unchecked) public private(set) var events: [MatchEvent] = []
 
-    public init(expectedRestingOrders: Int = 1024) {
+    /// Sizes the pools up front: `expectedRestingOrders` for orders and levels,
+    /// `expectedOrderIDs` for the record of used ids (one bit each when ids are
+    /// dense). Beyond these the engine grows, which allocates; within them it
+    /// allocates nothing per order.
+    public init(expectedRestingOrders: Int = 1024, expectedOrderIDs: Int = 1 << 22) {
+        history = OrderIDHistory(expectedIDs: expectedOrderIDs)
         orders = SlotPool(capacity: expectedRestingOrders)
         levels = SlotPool(capacity: max(expectedRestingOrders / 4, 64))
         index = OrderIndex(minimumCapacity: expectedRestingOrders)

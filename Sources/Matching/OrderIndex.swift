@@ -139,9 +139,12 @@ struct OrderIDHistory: ~Copyable {
     private var lastPageIndex: Int = -1
     private(set) var count: Int = 0
 
-    init() {
-        pageCapacity = 16
+    /// `expectedIDs` sizes the bitmap up front (one bit per id), so that a trading
+    /// day with dense ids never grows it while orders are being matched.
+    init(expectedIDs: Int = 1 << 22) {
+        pageCapacity = max(16, expectedIDs >> Self.pageShift)
         words = .allocate(capacity: pageCapacity * Self.wordsPerPage)
+        pages = OrderIndex(minimumCapacity: pageCapacity)
     }
 
     deinit { words.deallocate() }

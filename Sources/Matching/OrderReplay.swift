@@ -49,9 +49,9 @@ public final class OrderReplay {
                 if pending.count > Self.maximumLineLength { flushOversizedPending(into: &writer) }
                 return
             }
-            let line = pending
+            // Parse in place: copying `pending` out would allocate at every chunk edge.
+            pending.withUnsafeBufferPointer { processLine($0, into: &writer) }
             pending.removeAll(keepingCapacity: true)
-            line.withUnsafeBufferPointer { processLine($0, into: &writer) }
             i += 1
             start = i
         }
