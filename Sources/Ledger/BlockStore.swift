@@ -25,6 +25,7 @@ public final class BlockStore {
         var length: Int
     }
 
+    private let lock: DirectoryLock
     private var segmentPaths: [String] = []
     private var index: [Location] = []
     private var writeFD: Int32 = -1
@@ -36,6 +37,7 @@ public final class BlockStore {
         self.directory = directory
         self.segmentLimit = segmentLimit
         try FileIO.makeDirectory(directory)
+        lock = try DirectoryLock(directory: directory)
         let names = try FileIO.list(directory).filter { $0.hasPrefix("segment-") && $0.hasSuffix(".log") }
         for (i, name) in names.enumerated() {
             let path = directory + "/" + name

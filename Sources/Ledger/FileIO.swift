@@ -21,6 +21,27 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+/// An exclusive `flock` on `DIR/LOCK`, held for the owner's lifetime: one process
+/// appends to a store at a time (two would write two blocks at one height). The
+/// kernel drops it when the process dies, SIGKILL included.
+final class DirectoryLock {
+    private let fd: Int32
+
+    init(directory: String) throws(StoreError) {
+        let path = directory + "/LOCK"
+        let fd = open(path, O_RDWR | O_CREAT, 0o644)
+        guard fd >= 0 else { throw .errno(path, "open") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let busy = Glibc.errno == EWOULDBLOCK
+            close(fd)
+            throw busy ? StoreError(path: directory, reason: "in use by another process (LOCK is held)") : .errno(path, "flock")
+        }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+}
+
 /// The few POSIX calls the store needs, with errors that name the path. Kept
 /// apart so that everything else in the module stays free of I/O.
 enum FileIO {

@@ -107,16 +107,19 @@ struct LedgerVerifyCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let genesis = try GenesisFile.load(LedgerDirectory.genesisPath(ledger))
-            let fast: LedgerNode
-            let full: LedgerNode
-            do {
-                fast = try LedgerNode(directory: ledger, genesis: genesis)
-                full = try LedgerNode(directory: ledger, genesis: genesis, useSnapshots: false)
-            } catch { throw CLIError("--ledger=\(ledger): \(error)") }
-            guard fast.chain.stateRoot == full.chain.stateRoot, fast.chain.headHash == full.chain.headHash else {
-                throw CLIError("--ledger=\(ledger): snapshot \(fast.restoredFromHeight) + replay gives root \(fast.chain.stateRoot.hex), full replay gives \(full.chain.stateRoot.hex)")
+            // One open at a time: each holds the directory's lock.
+            func open(useSnapshots: Bool) throws -> (root: SHA256Digest, head: SHA256Digest, height: UInt64, from: UInt64, replayed: Int, truncated: Int) {
+                do {
+                    let node = try LedgerNode(directory: ledger, genesis: genesis, useSnapshots: useSnapshots)
+                    return (node.chain.stateRoot, node.chain.headHash, node.height, node.restoredFromHeight, node.replayedBlocks, node.truncatedBytes)
+                } catch { throw CLIError("--ledger=\(ledger): \(error)") }
             }
-            print("verified height=\(full.height) head=\(full.chain.headHash.hex) stateRoot=\(full.chain.stateRoot.hex) snapshot=\(fast.restoredFromHeight) replayed=\(fast.replayedBlocks) truncated=\(fast.truncatedBytes)")
+            let fast = try open(useSnapshots: true)
+            let full = try open(useSnapshots: false)
+            guard fast.root == full.root, fast.head == full.head else {
+                throw CLIError("--ledger=\(ledger): snapshot \(fast.from) + replay gives root \(fast.root.hex), full replay gives \(full.root.hex)")
+            }
+            print("verified height=\(full.height) head=\(full.head.hex) stateRoot=\(full.root.hex) snapshot=\(fast.from) replayed=\(fast.replayed) truncated=\(fast.truncated)")
         }
     }
 }

@@ -65,11 +65,13 @@ func removeTree(_ path: String) {
             let fd = open(segment, O_WRONLY | O_TRUNC)
             try FileIO.write(fd, path: segment, Array(full[0..<(full.count - cut)]), at: 0)
             close(fd)
-            let store = try BlockStore(directory: dir)
-            #expect(store.count == 4, "cut \(cut)")
-            #expect(store.truncatedBytes == 108 - cut)
-            #expect(try FileIO.size(segment) == full.count - 108)
-            try store.append([9, 9, 9])
+            do {
+                let store = try BlockStore(directory: dir)
+                #expect(store.count == 4, "cut \(cut)")
+                #expect(store.truncatedBytes == 108 - cut)
+                #expect(try FileIO.size(segment) == full.count - 108)
+                try store.append([9, 9, 9])
+            }
             #expect(try BlockStore(directory: dir).read(4) == [9, 9, 9])
         }
         // A flipped bit in the last record is torn too.
@@ -133,25 +135,36 @@ func removeTree(_ path: String) {
             }
             #expect(node.chain.state.settledCount > 50)
         }
-        let fromSnapshot = try LedgerNode(directory: dir, genesis: genesis)
-        let full = try LedgerNode(directory: dir, genesis: genesis, useSnapshots: false)
-        #expect(fromSnapshot.restoredFromHeight == 9)
-        #expect(fromSnapshot.replayedBlocks == 1)
-        #expect(full.restoredFromHeight == 0 && full.replayedBlocks == 10)
-        #expect(fromSnapshot.chain.stateRoot == full.chain.stateRoot)
-        #expect(fromSnapshot.chain.headHash == full.chain.headHash)
+        func open(useSnapshots: Bool = true, genesis: Genesis = genesis) throws -> (LedgerChain, UInt64, Int) {
+            let node = try LedgerNode(directory: dir, genesis: genesis, useSnapshots: useSnapshots)
+            return (node.chain, node.restoredFromHeight, node.replayedBlocks)
+        }
+        let fromSnapshot = try open()
+        let full = try open(useSnapshots: false)
+        #expect(fromSnapshot.1 == 9)
+        #expect(fromSnapshot.2 == 1)
+        #expect(full.1 == 0 && full.2 == 10)
+        #expect(fromSnapshot.0.stateRoot == full.0.stateRoot)
+        #expect(fromSnapshot.0.headHash == full.0.headHash)
         #expect(try FileIO.list(dir + "/snapshots").count == 2)
         // A different genesis cannot open this chain.
         var other = genesis
         other.chainID = "other"
-        #expect(throws: StoreError.self) { try LedgerNode(directory: dir, genesis: other) }
+        #expect(throws: StoreError.self) { try open(genesis: other) }
+        // One process (one open) at a time.
+        do {
+            let holder = try LedgerNode(directory: dir, genesis: genesis)
+            let error = #expect(throws: StoreError.self) { try LedgerNode(directory: dir, genesis: genesis) }
+            #expect(error?.reason.contains("in use") == true)
+            #expect(holder.height == 10)
+        }
         // A corrupt newest snapshot falls back to the older one.
         let newest = dir + "/snapshots/snapshot-" + FileIO.padded(9, width: 20) + ".snap"
         var bytes = try FileIO.readAll(newest)
         bytes[bytes.count - 1] ^= 1
         try FileIO.writeAtomically(newest, directory: dir + "/snapshots", bytes)
-        let fallback = try LedgerNode(directory: dir, genesis: genesis)
-        #expect(fallback.restoredFromHeight == 6)
-        #expect(fallback.chain.stateRoot == full.chain.stateRoot)
+        let fallback = try open()
+        #expect(fallback.1 == 6)
+        #expect(fallback.0.stateRoot == full.0.stateRoot)
     }
 }
