@@ -59,6 +59,16 @@ public struct LedgerChain: Sendable {
     /// order. A bad header throws and changes nothing; a bad transaction is
     /// recorded in the receipt and changes nothing.
     public mutating func execute(_ block: Block) throws(BlockError) -> Receipt {
+        try run(block, recording: false).receipt
+    }
+
+    /// Executes like `execute` and also returns each transaction's balance
+    /// movements (the transfer agent's journal), in order.
+    public mutating func executeRecordingMovements(_ block: Block) throws(BlockError) -> (receipt: Receipt, movements: [[Movement]]) {
+        try run(block, recording: true)
+    }
+
+    private mutating func run(_ block: Block, recording: Bool) throws(BlockError) -> (receipt: Receipt, movements: [[Movement]]) {
         let header = block.header
         guard header.height == height + 1 else { throw .wrongHeight(expected: height + 1, actual: header.height) }
         guard header.previousHash == headHash else { throw .wrongPreviousHash(expected: headHash, actual: header.previousHash) }
@@ -70,14 +80,18 @@ public struct LedgerChain: Sendable {
         guard root == header.transactionsRoot else { throw .wrongTransactionsRoot(expected: root, actual: header.transactionsRoot) }
         var statuses: [TransactionStatus] = []
         statuses.reserveCapacity(block.transactions.count)
+        var movements: [[Movement]] = []
+        state.recordsMovements = recording
         for tx in block.transactions {
             statuses.append(state.apply(tx, timestamp: header.timestamp))
+            if recording { movements.append(state.takeMovements()) }
         }
+        state.recordsMovements = false
         let hash = header.hash
         stateRoot = state.stateRoot()
         height = header.height
         headHash = hash
-        return Receipt(height: header.height, blockHash: hash, statuses: statuses, stateRoot: stateRoot)
+        return (Receipt(height: header.height, blockHash: hash, statuses: statuses, stateRoot: stateRoot), movements)
     }
 
     /// Snapshot of the chain position and state, canonical bytes.

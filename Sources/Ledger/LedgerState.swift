@@ -97,6 +97,9 @@ public struct LedgerState: Sendable {
     private var registryDirty = true
     private var nonceRoot = SHA256Digest.zero
     private var noncesDirty = true
+    /// When true, every balance change is appended to `movements`.
+    public var recordsMovements = false
+    public private(set) var movements: [Movement] = []
 
     static let eligibleFlag: UInt8 = 1
     static let frozenFlag: UInt8 = 2
@@ -219,6 +222,22 @@ public struct LedgerState: Sendable {
         let parts = rootParts()
         let key = leafKey(account: account, asset: asset)
         return HoldingProof(account: account, asset: asset, value: tree.get(key), tree: tree.proof(for: key), parts: parts)
+    }
+
+    /// Returns the recorded movements and clears the list.
+    public mutating func takeMovements() -> [Movement] {
+        defer { movements.removeAll(keepingCapacity: true) }
+        return movements
+    }
+
+    /// Every balance write goes through here, so the journal cannot miss one.
+    @inline(__always)
+    private mutating func move(_ key: UInt64, from old: Int64, to new: Int64, _ kind: Movement.Kind, tradeID: UInt64 = 0) {
+        tree.set(key, new)
+        if recordsMovements && new != old {
+            movements.append(Movement(account: AccountID(truncatingIfNeeded: key >> 32), asset: SecurityID(truncatingIfNeeded: key),
+                                      delta: new &- old, kind: kind, tradeID: tradeID))
+        }
     }
 
     // MARK: Applying
@@ -370,7 +389,7 @@ public struct LedgerState: Sendable {
             guard !o2 else { throw Failure(.overflow, field: "shares", shares) }
             security.issued = issued
             putSecurity(security)
-            tree.set(key, new)
+            move(key, from: old, to: new, .issue)
 
         case let .redeem(securityID, from, shares):
             var security = try security(securityID)
@@ -381,7 +400,7 @@ public struct LedgerState: Sendable {
             guard old >= shares else { throw Failure(.insufficientShares, field: "shares", value: "\(shares) (holds \(old))") }
             security.issued -= shares
             putSecurity(security)
-            tree.set(key, old - shares)
+            move(key, from: old, to: old - shares, .redeem)
 
         case let .deposit(accountID, amount):
             try activeAccount(accountID, "account")
@@ -390,7 +409,7 @@ public struct LedgerState: Sendable {
             let old = tree.get(key)
             let (new, overflow) = old.addingReportingOverflow(amount)
             guard !overflow else { throw Failure(.overflow, field: "amount", amount) }
-            tree.set(key, new)
+            move(key, from: old, to: new, .deposit)
 
         case let .withdraw(accountID, amount):
             try activeAccount(accountID, "account")
@@ -398,7 +417,7 @@ public struct LedgerState: Sendable {
             let key = leafKey(account: accountID, asset: 0)
             let old = tree.get(key)
             guard old >= amount else { throw Failure(.insufficientCash, field: "amount", value: "\(amount) (balance \(old))") }
-            tree.set(key, old - amount)
+            move(key, from: old, to: old - amount, .withdraw)
 
         case let .transfer(securityID, from, to, shares):
             let security = try security(securityID)
@@ -415,8 +434,8 @@ public struct LedgerState: Sendable {
             guard fromOld >= shares else { throw Failure(.insufficientShares, field: "shares", value: "\(shares) (holds \(fromOld))") }
             let (toNew, overflow) = toOld.addingReportingOverflow(shares)
             guard !overflow else { throw Failure(.overflow, field: "shares", shares) }
-            tree.set(fromKey, fromOld - shares)
-            tree.set(toKey, toNew)
+            move(fromKey, from: fromOld, to: fromOld - shares, .transfer)
+            move(toKey, from: toOld, to: toNew, .transfer)
 
         case let .split(securityID, numerator, denominator):
             var security = try security(securityID)
@@ -433,7 +452,7 @@ public struct LedgerState: Sendable {
             guard authorized > 0 else { throw Failure(.invalidField, field: "authorized", authorized) }
             var updates: [(key: UInt64, old: Int64, new: Int64)] = []
             var issued: Int64 = 0
-            for key in tree.keys(ofAsset: securityID) {
+            for key in tree.keys(ofAsset: securityID).sorted() {
                 let old = tree.get(key)
                 let new = try scaled(old, "holding")
                 updates.append((key, old, new))
@@ -445,7 +464,7 @@ public struct LedgerState: Sendable {
             security.authorized = authorized
             security.issued = issued
             putSecurity(security)
-            for update in updates { tree.set(update.key, update.new) }
+            for update in updates { move(update.key, from: update.old, to: update.new, .split) }
 
         case let .halt(securityID):
             var security = try security(securityID)
@@ -500,10 +519,10 @@ public struct LedgerState: Sendable {
         let (newBuyerShares, o3) = buyerShares.addingReportingOverflow(t.shares)
         let (newSellerCash, o4) = sellerCash.addingReportingOverflow(amount)
         guard !o3, !o4 else { return Failure(.overflow, field: "tradeID", t.tradeID) }
-        tree.set(sellerShareKey, sellerShares - t.shares)
-        tree.set(buyerShareKey, newBuyerShares)
-        tree.set(buyerCashKey, buyerCash - amount)
-        tree.set(sellerCashKey, newSellerCash)
+        move(sellerShareKey, from: sellerShares, to: sellerShares - t.shares, .trade, tradeID: t.tradeID)
+        move(buyerShareKey, from: buyerShares, to: newBuyerShares, .trade, tradeID: t.tradeID)
+        move(buyerCashKey, from: buyerCash, to: buyerCash - amount, .trade, tradeID: t.tradeID)
+        move(sellerCashKey, from: sellerCash, to: newSellerCash, .trade, tradeID: t.tradeID)
         settled.insert(t.tradeID)
         pendingSettled.append(t.tradeID)
         settledCount += 1

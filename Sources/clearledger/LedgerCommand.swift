@@ -40,10 +40,10 @@ struct LedgerShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Print holdings, securities, accounts or blocks as a table.")
 
     enum What: String, ExpressibleByArgument, CaseIterable {
-        case holdings, securities, accounts, blocks
+        case holdings, securities, accounts, blocks, movements
     }
 
-    @Argument(help: "holdings | securities | accounts | blocks")
+    @Argument(help: "holdings | securities | accounts | blocks | movements")
     var what: What
 
     @Option(help: "Ledger directory.")
@@ -88,6 +88,24 @@ struct LedgerShowCommand: ParsableCommand {
                     }
                 }
                 print(Table.render(["HEIGHT", "TIMESTAMP_US", "TXS", "HASH", "STATE_ROOT", "RESULT"], rows, numeric: [0, 1, 2]))
+            case .movements:
+                // Replays from genesis with recording on: the journal is derived, not stored twice.
+                var chain = try LedgerChain(genesis: node.genesis)
+                var rows: [[String]] = []
+                if node.height > 0 {
+                    for height in 1...node.height {
+                        let (_, perTransaction) = try chain.executeRecordingMovements(try node.read(height: height).block)
+                        for (index, movements) in perTransaction.enumerated() {
+                            for m in movements {
+                                rows.append([String(height), String(index), m.kind.description, String(m.account),
+                                             state.accounts[m.account]?.name ?? "?",
+                                             m.asset == 0 ? "cash" : (state.securities[m.asset]?.symbol ?? String(m.asset)),
+                                             m.delta > 0 ? "+\(m.delta)" : String(m.delta), m.tradeID == 0 ? "" : String(m.tradeID)])
+                            }
+                        }
+                    }
+                }
+                print(Table.render(["HEIGHT", "TX", "KIND", "ACCOUNT", "NAME", "ASSET", "CHANGE", "TRADE"], rows, numeric: [0, 1, 3, 6, 7]))
             }
         }
     }

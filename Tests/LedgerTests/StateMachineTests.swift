@@ -225,6 +225,11 @@ import Testing
             h.admin(.createSecurity(Security(id: SecurityID(s), symbol: "S\(s)", name: "Sec \(s)", issuer: 1,
                                              authorized: 1_000_000, lotSize: s == 3 ? 10 : 1, restriction: restriction)))
         }
+        // The movement journal, replayed on its own, must reproduce every balance.
+        h.state.recordsMovements = true
+        _ = h.state.takeMovements()
+        var shadow: [UInt64: Int64] = [:]
+        for (account, asset, value) in h.state.balances() { shadow[leafKey(account: account, asset: asset)] = value }
         func account() -> AccountID { AccountID(Int.random(in: 1...(accounts + 1), using: &rng)) }
         func security() -> SecurityID { SecurityID(Int.random(in: 1...(securities + 1), using: &rng)) }
         func amount() -> Int64 { Int64.random(in: -5...5_000, using: &rng) }
@@ -257,6 +262,9 @@ import Testing
                 h.exchangeNonce += 1
                 return h.state.apply(try! SignedTransaction(body: body, nonce: h.exchangeNonce, key: Keys.exchange), timestamp: h.timestamp)
             }() : h.admin(body)
+            let movements = h.state.takeMovements()
+            if case .rejected = status { #expect(movements.isEmpty, "seed \(seed) step \(step): a rejection recorded movements") }
+            for m in movements { shadow[leafKey(account: m.account, asset: m.asset), default: 0] += m.delta }
             switch (status, body) {
             case (.applied, let .deposit(_, amount)): expectedCash += amount
             case (.applied, let .withdraw(_, amount)): expectedCash -= amount
@@ -271,5 +279,9 @@ import Testing
             if !problems.isEmpty { return }
         }
         #expect(h.state.settledCount > 100, "seed \(seed): the sequence settled too little to mean anything")
+        let journal = shadow.filter { $0.value != 0 }
+        var actual: [UInt64: Int64] = [:]
+        for (account, asset, value) in h.state.balances() { actual[leafKey(account: account, asset: asset)] = value }
+        #expect(journal == actual, "seed \(seed): the movement journal does not reproduce the balances")
     }
 }

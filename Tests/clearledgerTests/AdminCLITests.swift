@@ -100,6 +100,12 @@ struct CLIFixture {
         #expect(securities.stdout.contains("1500000") && securities.stdout.contains("7000"))
         let blocks = try LedgerCLI.run(["ledger", "show", "blocks", "--ledger", "L"], in: fx.dir)
         #expect(blocks.stdout.split(separator: "\n").count == 2 + 13)
+        let movements = try LedgerCLI.run(["ledger", "show", "movements", "--ledger", "L"], in: fx.dir)
+        let journal = movements.stdout.split(separator: "\n").map(String.init)
+        #expect(journal.contains { $0.contains("transfer") && $0.contains("Alice") && $0.hasSuffix("-1000") })
+        #expect(journal.contains { $0.contains("transfer") && $0.contains("Bob") && $0.hasSuffix("+1000") })
+        #expect(journal.contains { $0.contains("split") && $0.contains("Alice") && $0.hasSuffix("+2000") })
+        #expect(journal.contains { $0.contains("withdraw") && $0.contains("cash") && $0.hasSuffix("-50000") })
         let verify = try LedgerCLI.run(["ledger", "verify", "--ledger", "L"], in: fx.dir)
         #expect(verify.status == 0 && verify.stdout.contains("height=13") && verify.stdout.contains("snapshot=12"))
     }
