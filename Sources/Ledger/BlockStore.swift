@@ -32,6 +32,9 @@ public final class BlockStore {
     private var writeOffset = 0
     /// Bytes cut off the tail at open (a torn write), for logs and tests.
     public private(set) var truncatedBytes = 0
+    /// Crash tests only: write each frame in pieces of this size, pausing between
+    /// them, so that a SIGKILL can land in the middle of a record.
+    public var tornWriteSimulation: (chunkBytes: Int, pauseMicroseconds: UInt32)?
 
     public init(directory: String, segmentLimit: Int = 64 << 20) throws(StoreError) {
         self.directory = directory
@@ -145,7 +148,17 @@ public final class BlockStore {
     private func flush(_ frame: [UInt8]) throws(StoreError) {
         guard !frame.isEmpty else { return }
         let path = segmentPaths[segmentPaths.count - 1]
-        try FileIO.write(writeFD, path: path, frame, at: writeOffset)
+        if let (chunk, pause) = tornWriteSimulation, chunk > 0 {
+            var start = 0
+            while start < frame.count {
+                let end = min(frame.count, start + chunk)
+                try FileIO.write(writeFD, path: path, Array(frame[start..<end]), at: writeOffset + start)
+                usleep(pause)
+                start = end
+            }
+        } else {
+            try FileIO.write(writeFD, path: path, frame, at: writeOffset)
+        }
         try FileIO.sync(writeFD, path: path)
         writeOffset += frame.count
     }

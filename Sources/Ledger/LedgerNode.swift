@@ -118,6 +118,11 @@ public final class LedgerNode {
     }
 
     public var height: UInt64 { chain.height }
+
+    /// Crash tests only: see `BlockStore.tornWriteSimulation`.
+    public func simulateTornWrites(chunkBytes: Int, pauseMicroseconds: UInt32) {
+        store.tornWriteSimulation = (chunkBytes, pauseMicroseconds)
+    }
     /// Bytes of a torn last record cut off when the store opened.
     public var truncatedBytes: Int { store.truncatedBytes }
     public var blockCount: Int { store.count }

@@ -160,6 +160,12 @@ struct AppendForeverCommand: ParsableCommand {
     @Option(help: "Stop after this many blocks (0: never).")
     var blocks = 0
 
+    @Option(help: "Write each record in pieces of this many bytes with a pause between, so a kill can tear a record (0: one write).")
+    var tornWriteChunk = 0
+
+    @Option(help: "Pause between pieces, microseconds.")
+    var tornWritePause: UInt32 = 200
+
     static let admin = try? Ed25519PrivateKey(seed: [UInt8](repeating: 0xA1, count: 32))
     static let exchange = try? Ed25519PrivateKey(seed: [UInt8](repeating: 0xE1, count: 32))
     static let accounts: UInt32 = 20
@@ -178,6 +184,7 @@ struct AppendForeverCommand: ParsableCommand {
                 try GenesisFile(genesis).write(genesisPath)
             }
             let node = try LedgerDirectory.open(data)
+            if tornWriteChunk > 0 { node.simulateTornWrites(chunkBytes: tornWriteChunk, pauseMicroseconds: tornWritePause) }
             var rng = AppendRandom(seed: seed ^ node.height)
             var written = 0
             while blocks == 0 || written < blocks {
