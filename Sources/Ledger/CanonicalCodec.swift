@@ -64,10 +64,16 @@ public struct ByteWriter: Sendable {
         u64(value.w0); u64(value.w1); u64(value.w2); u64(value.w3)
     }
 
-    /// Strings longer than the limit are cut at the limit; every constructor of a
-    /// transaction validates lengths first, so this only guards the encoder.
+    /// Strings longer than the limit are cut at the last whole character that
+    /// fits, so the result is still valid UTF-8 and decodes. The ledger rejects
+    /// over-long names, but a rejection echoes the value into the receipt.
     public mutating func string(_ value: String) {
-        let utf8 = Array(value.utf8.prefix(CodecLimits.maxStringBytes))
+        var utf8 = Array(value.utf8)
+        if utf8.count > CodecLimits.maxStringBytes {
+            var end = CodecLimits.maxStringBytes
+            while end > 0 && (utf8[end] & 0xC0) == 0x80 { end -= 1 }
+            utf8.removeSubrange(end...)
+        }
         u16(UInt16(utf8.count))
         bytes.append(contentsOf: utf8)
     }

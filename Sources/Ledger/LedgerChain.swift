@@ -7,6 +7,7 @@ public enum BlockError: Error, Equatable, Sendable, CustomStringConvertible {
     case wrongStateRoot(expected: SHA256Digest, actual: SHA256Digest)
     case wrongTransactionsRoot(expected: SHA256Digest, actual: SHA256Digest)
     case tooManyTransactions(Int)
+    case malformedTransaction(index: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -15,6 +16,7 @@ public enum BlockError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .wrongStateRoot(e, a): return "header.stateRoot=\(a.hex): expected \(e.hex)"
         case let .wrongTransactionsRoot(e, a): return "header.transactionsRoot=\(a.hex): expected \(e.hex)"
         case let .tooManyTransactions(n): return "block.transactions=\(n): exceeds the limit \(CodecLimits.maxTransactionsPerBlock)"
+        case let .malformedTransaction(index, reason): return "transaction \(index): \(reason)"
         }
     }
 }
@@ -75,6 +77,9 @@ public struct LedgerChain: Sendable {
         guard header.stateRoot == stateRoot else { throw .wrongStateRoot(expected: stateRoot, actual: header.stateRoot) }
         guard block.transactions.count <= CodecLimits.maxTransactionsPerBlock else {
             throw .tooManyTransactions(block.transactions.count)
+        }
+        for (index, tx) in block.transactions.enumerated() {
+            if let problem = tx.encodingProblem { throw .malformedTransaction(index: index, reason: problem) }
         }
         let root = Block.transactionsRoot(block.transactions)
         guard root == header.transactionsRoot else { throw .wrongTransactionsRoot(expected: root, actual: header.transactionsRoot) }

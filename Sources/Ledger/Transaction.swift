@@ -175,7 +175,9 @@ public struct SignedTransaction: Equatable, Sendable {
     static let domain: [UInt8] = Array("clearledger/tx".utf8)
 
     public var signingBytes: [UInt8] {
-        var w = ByteWriter(capacity: 128 + (body.isSettlement ? 64 * 5000 : 0))
+        var trades = 0
+        if case let .settle(_, list) = body { trades = list.count }
+        var w = ByteWriter(capacity: 160 + Trade.encodedBytes * trades)
         w.raw(Self.domain)
         w.u8(CodecLimits.version)
         w.u64(nonce)
@@ -212,6 +214,30 @@ public struct SignedTransaction: Equatable, Sendable {
         let tx = try decode(from: &r)
         try r.expectEnd("transaction")
         return tx
+    }
+
+    /// Why this transaction cannot be encoded faithfully (a string over the limit,
+    /// a signer or signature of the wrong size), or nil. A block must only carry
+    /// transactions whose bytes decode back to exactly them, or a member executing
+    /// the objects and one executing the decoded bytes would diverge.
+    public var encodingProblem: String? {
+        if signer.count != 32 { return "signer: \(signer.count) bytes, expected 32" }
+        if signature.count != 64 { return "signature: \(signature.count) bytes, expected 64" }
+        func check(_ value: String, _ field: String) -> String? {
+            value.utf8.count > CodecLimits.maxStringBytes
+                ? "\(field): \(value.utf8.count) bytes exceeds the limit \(CodecLimits.maxStringBytes)" : nil
+        }
+        switch body {
+        case let .createAccount(account):
+            return check(account.name, "name")
+        case let .createSecurity(security):
+            return check(security.symbol, "symbol") ?? check(security.name, "name") ?? check(security.shareClass, "shareClass")
+        case let .settle(_, trades):
+            return trades.count > CodecLimits.maxTradesPerBatch
+                ? "trades: \(trades.count) exceeds the limit \(CodecLimits.maxTradesPerBatch)" : nil
+        default:
+            return nil
+        }
     }
 
     /// Minimum encoded size, used to bound counts of transactions.

@@ -59,6 +59,28 @@ import Testing
         #expect(try StoredBlock.decode(noCert.encoded) == noCert)
     }
 
+    /// A transaction whose bytes would not decode back to itself (an over-long
+    /// name would be cut by the encoder) makes the block malformed: executing the
+    /// object and executing its decoded bytes must never differ.
+    @Test func blocksOnlyCarryFaithfullyEncodableTransactions() throws {
+        let name = String(repeating: "é", count: 300) // 600 UTF-8 bytes
+        var chain = try LedgerChain(genesis: makeGenesis())
+        let tx = try SignedTransaction(body: .createAccount(Account(id: 5, name: name, member: 1)), nonce: 1, key: Keys.admin)
+        #expect(tx.encodingProblem?.hasPrefix("name: 600 bytes") == true)
+        let block = chain.makeBlock(timestamp: 1, transactions: [tx])
+        let error = #expect(throws: BlockError.self) { try chain.execute(block) }
+        #expect(error == .malformedTransaction(index: 0, reason: "name: 600 bytes exceeds the limit 256"))
+        #expect(chain.height == 0)
+        var unsigned = try SignedTransaction(body: .deposit(account: 1, amount: 1), nonce: 1, key: Keys.admin)
+        unsigned.signature = []
+        #expect(throws: BlockError.self) { try chain.execute(chain.makeBlock(timestamp: 1, transactions: [unsigned])) }
+        // The encoder's own guard still cuts on a character boundary.
+        var w = ByteWriter()
+        w.string("a" + String(repeating: "€", count: 100)) // 1 + 300 bytes: cut to 1 + 85 × 3
+        var r = ByteReader(w.bytes)
+        #expect(try r.string("s").utf8.count == 256)
+    }
+
     @Test func snapshotRoundTripKeepsRoot() throws {
         var h = Harness.standard()
         h.settle([Trade(tradeID: 9, buyer: 3, seller: 2, security: 7, shares: 10, price: 5)])
