@@ -163,8 +163,9 @@ public final class BlockStore {
         writeOffset += frame.count
     }
 
-    /// Record `position` (0-based).
-    public func read(_ position: Int) throws(StoreError) -> [UInt8] {
+    /// Record `position` (0-based); with `prefix`, only its first bytes (a
+    /// header), so walking the chain does not read every block whole.
+    public func read(_ position: Int, prefix: Int? = nil) throws(StoreError) -> [UInt8] {
         guard position >= 0, position < index.count else {
             throw StoreError(path: directory, reason: "no record \(position) (have \(index.count))")
         }
@@ -173,6 +174,6 @@ public final class BlockStore {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw .errno(path, "open") }
         defer { close(fd) }
-        return try FileIO.read(fd, path: path, offset: location.offset, count: location.length)
+        return try FileIO.read(fd, path: path, offset: location.offset, count: min(location.length, prefix ?? location.length))
     }
 }

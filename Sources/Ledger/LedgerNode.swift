@@ -68,7 +68,7 @@ public final class LedgerNode {
         var hashes: [SHA256Digest] = []
         hashes.reserveCapacity(store.count)
         for position in 0..<store.count {
-            let bytes = try store.read(position)
+            let bytes = try store.read(position, prefix: 1 + BlockHeader.encodedBytes)
             let header: BlockHeader
             do { header = try StoredBlock.header(bytes) } catch {
                 throw StoreError(path: directory, reason: "block \(position + 1): \(error)")
