@@ -571,6 +571,12 @@ public struct LedgerState: Sendable {
             guard state.securities[security.id] == nil, state.symbols[security.symbol] == nil else {
                 throw DecodeError(field: "snapshot.securities", reason: "duplicate security \(security.id) \(security.symbol)")
             }
+            // Terms the hot path divides by or multiplies with must be sane even
+            // if the snapshot came from a peer rather than our own disk.
+            guard security.id > 0, security.lotSize > 0, security.cashPerTick > 0, security.authorized > 0,
+                  security.issued >= 0, security.issued <= security.authorized else {
+                throw DecodeError(field: "snapshot.securities", reason: "security \(security.id) has invalid terms")
+            }
             state.symbols[security.symbol] = security.id
             state.putSecurity(security)
         }
@@ -602,6 +608,9 @@ public struct LedgerState: Sendable {
         }
         state.settledCount = try r.u64("snapshot.settledCount")
         state.settledAccumulator = try r.digest("snapshot.settledAccumulator")
+        if let problem = state.invariantViolations().first {
+            throw DecodeError(field: "snapshot", reason: "violates an invariant: \(problem)")
+        }
         return state
     }
 }

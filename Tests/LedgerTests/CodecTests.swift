@@ -93,6 +93,31 @@ import Testing
         #expect(restored.state.nonce(of: Keys.admin.publicKey.rawRepresentation) == h.adminNonce)
     }
 
+    /// A snapshot that decodes but describes an impossible state (a lot size of
+    /// zero would divide by zero on the next trade) is refused.
+    @Test func snapshotsWithImpossibleStateAreRejected() throws {
+        let h = Harness.standard()
+        var chain = LedgerChain(state: h.state, height: 1, headHash: .zero)
+        let good = chain.snapshot()
+        #expect(throws: Never.self) { try LedgerChain.restore(snapshot: good, authority: h.state.authority) }
+        // Find security 7's lot size (Int64 1) right after its cashPerTick (Int64 1) and zero it.
+        var w = ByteWriter()
+        Security(id: 7, symbol: "ACME", name: "Acme Inc", issuer: 1, authorized: 1_000_000, issued: 10_000).encode(into: &w)
+        let needle = w.bytes
+        guard let start = (0...(good.count - needle.count)).first(where: { Array(good[$0..<($0 + needle.count)]) == needle }) else {
+            Issue.record("security not found in snapshot"); return
+        }
+        var zeroLot = good
+        let lotOffset = start + needle.count - 2 - 8 // restriction tag + halted flag, then back over lotSize
+        zeroLot[lotOffset + 7] = 0
+        let error = #expect(throws: DecodeError.self) { try LedgerChain.restore(snapshot: zeroLot, authority: h.state.authority) }
+        #expect(error?.field == "snapshot.securities")
+        var wrongIssued = good
+        wrongIssued[start + needle.count - 2 - 8 - 8 - 8 + 7] ^= 1 // issued 10000 → 10001: Σ holdings differs
+        let invariant = #expect(throws: DecodeError.self) { try LedgerChain.restore(snapshot: wrongIssued, authority: h.state.authority) }
+        #expect(invariant?.field == "snapshot")
+    }
+
     /// Every decoder on every prefix of a valid encoding: an error, never a crash.
     @Test func truncationsAreErrors() {
         let bytes = Self.sampleStored().encoded
