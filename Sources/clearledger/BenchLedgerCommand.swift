@@ -155,13 +155,15 @@ struct BenchLedgerCommand: ParsableCommand {
             // Stage 3: block store append, one fsync per block.
             let work = directory + "/clearledger-bench-\(getpid())"
             defer { try? FileManager.default.removeItem(atPath: work) }
-            let store = try BlockStore(directory: work + "/blocks")
             var appendLatencies: [Double] = []
             start = Self.now()
-            for record in stored {
-                let t0 = Self.now()
-                try store.append(record)
-                appendLatencies.append(Double(Self.now() - t0) / 1_000)
+            do { // the store holds the directory's lock until it goes away
+                let store = try BlockStore(directory: work + "/blocks")
+                for record in stored {
+                    let t0 = Self.now()
+                    try store.append(record)
+                    appendLatencies.append(Double(Self.now() - t0) / 1_000)
+                }
             }
             let appendSeconds = Double(Self.now() - start) / 1e9
             let blocksPerSecond = Double(batches) / appendSeconds
