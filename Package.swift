@@ -30,6 +30,7 @@ let package = Package(
         .target(name: "Cryptography", dependencies: ["COpenSSL"]),
         .target(name: "Matching"),
         .target(name: "Ledger", dependencies: ["Cryptography"]),
+        .target(name: "PBFT", dependencies: ["Cryptography"]),
         .target(
             name: "Network",
             dependencies: [
@@ -54,6 +55,7 @@ let package = Package(
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"]),
         .testTarget(name: "MatchingTests", dependencies: ["Matching"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Cryptography"]),
+        .testTarget(name: "PBFTTests", dependencies: ["PBFT", "Cryptography"]),
         .testTarget(
             name: "NetworkTests",
             dependencies: [

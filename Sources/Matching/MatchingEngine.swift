@@ -268,12 +268,12 @@ public final class MatchingEngine {
         let book = books[Int(symbol)]
         func levelsOf(_ side: BookSide) -> [DepthLevel] {
             var result: [DepthLevel] = []
-            var i = side.count - 1
-            while i >= 0 && result.count < maximumLevels {
-                let level = levels[side.levels[i]]
+            side.forEachLevelBestFirst { slot in
+                guard result.count < maximumLevels else { return false }
+                let level = levels[slot]
                 result.append(DepthLevel(price: level.price, quantity: level.totalQuantity,
                                          orderCount: Int(level.orderCount)))
-                i -= 1
+                return true
             }
             return result
         }
@@ -291,11 +291,9 @@ public final class MatchingEngine {
     /// Resting orders of one book side in priority order (best price, then arrival).
     public func restingOrders(_ symbol: SymbolID, side: Side) -> [RestingOrder] {
         guard Int(symbol) < configurations.count else { return [] }
-        let bookSide = sideOf(symbol, side)
         var result: [RestingOrder] = []
-        var i = bookSide.count - 1
-        while i >= 0 {
-            var slot = levels[bookSide.levels[i]].head
+        sideOf(symbol, side).forEachLevelBestFirst { levelSlot in
+            var slot = levels[levelSlot].head
             while slot >= 0 {
                 let order = orders[slot]
                 result.append(RestingOrder(id: order.id, account: order.account, symbol: order.symbol,
@@ -303,7 +301,7 @@ public final class MatchingEngine {
                                            remainingQuantity: order.remaining, timeInForce: order.timeInForce))
                 slot = order.next
             }
-            i -= 1
+            return true
         }
         return result
     }
@@ -421,24 +419,26 @@ public final class MatchingEngine {
     /// orders at acceptable prices, without changing anything.
     private func hasLiquidity(for quantity: Int64, side: Side, symbol: SymbolID, account: AccountID,
                               isMarket: Bool, limit: Int64) -> Bool {
-        let opposite = sideOf(symbol, side.opposite)
         var needed = quantity
-        var i = opposite.count - 1
-        while i >= 0 {
-            let level = levels[opposite.levels[i]]
+        var enough = false
+        sideOf(symbol, side.opposite).forEachLevelBestFirst { levelSlot in
+            let level = levels[levelSlot]
             if !isMarket && !crosses(side, limit: limit, restingPrice: level.price) { return false }
             var slot = level.head
             while slot >= 0 {
                 let order = orders[slot]
                 if order.account != account {
                     needed -= order.remaining
-                    if needed <= 0 { return true }
+                    if needed <= 0 {
+                        enough = true
+                        return false
+                    }
                 }
                 slot = order.next
             }
-            i -= 1
+            return true
         }
-        return false
+        return enough
     }
 
     /// Appends an order (already in the pool) to the back of its price level.
@@ -446,12 +446,11 @@ public final class MatchingEngine {
     private func rest(_ slot: Int32) {
         let order = orders[slot]
         let book = books + Int(order.symbol)
-        let key = order.side == .buy ? order.price : -order.price
-        let (position, found) = order.side == .buy
-            ? book.pointee.bids.position(ofKey: key) : book.pointee.asks.position(ofKey: key)
+        let existing = order.side == .buy
+            ? book.pointee.bids.level(atPrice: order.price) : book.pointee.asks.level(atPrice: order.price)
         let levelSlot: Int32
-        if found {
-            levelSlot = order.side == .buy ? book.pointee.bids.levels[position] : book.pointee.asks.levels[position]
+        if existing >= 0 {
+            levelSlot = existing
             let tail = levels[levelSlot].tail
             orders[slot].prev = tail
             orders[slot].next = -1
@@ -465,9 +464,9 @@ public final class MatchingEngine {
             orders[slot].prev = -1
             orders[slot].next = -1
             if order.side == .buy {
-                book.pointee.bids.insert(at: position, key: key, level: levelSlot)
+                book.pointee.bids.insert(price: order.price, level: levelSlot)
             } else {
-                book.pointee.asks.insert(at: position, key: key, level: levelSlot)
+                book.pointee.asks.insert(price: order.price, level: levelSlot)
             }
         }
         orders[slot].level = levelSlot
@@ -485,13 +484,10 @@ public final class MatchingEngine {
         orders[slot].level = -1
         if levels[levelSlot].orderCount == 0 {
             let book = books + Int(order.symbol)
-            let key = order.side == .buy ? order.price : -order.price
             if order.side == .buy {
-                let (position, _) = book.pointee.bids.position(ofKey: key)
-                book.pointee.bids.remove(at: position)
+                book.pointee.bids.remove(price: order.price)
             } else {
-                let (position, _) = book.pointee.asks.position(ofKey: key)
-                book.pointee.asks.remove(at: position)
+                book.pointee.asks.remove(price: order.price)
             }
             levels.free(levelSlot)
         }
@@ -547,13 +543,18 @@ public final class MatchingEngine {
         for s in 0..<configurations.count {
             let book = books[s]
             for (name, side) in [("bid", book.bids), ("ask", book.asks)] {
-                var previousKey = Int64.min
-                for i in 0..<side.count {
-                    let key = side.keys[i]
-                    if i > 0 && key <= previousKey { problems.append("\(name) levels out of order at \(i)") }
-                    previousKey = key
-                    let level = levels[side.levels[i]]
-                    if side.key(for: level.price) != key { problems.append("\(name) level key mismatch") }
+                var previousPrice: Int64?
+                var levelCount = 0
+                side.forEachLevelBestFirst { levelSlot in
+                    levelCount += 1
+                    let level = levels[levelSlot]
+                    if let previousPrice, !side.isBetter(previousPrice, than: level.price) {
+                        problems.append("\(name) levels out of order at \(level.price)")
+                    }
+                    previousPrice = level.price
+                    if side.level(atPrice: level.price) != levelSlot {
+                        problems.append("\(name) level \(level.price) not found by price")
+                    }
                     var total: Int64 = 0
                     var count: Int32 = 0
                     var slot = level.head
@@ -576,7 +577,9 @@ public final class MatchingEngine {
                         problems.append("\(name) level \(level.price) count wrong")
                     }
                     seen += Int(count)
+                    return true
                 }
+                if levelCount != side.count { problems.append("\(name) side counts \(side.count) levels, \(levelCount) reachable") }
             }
             let bid = book.bids.bestLevel
             let ask = book.asks.bestLevel

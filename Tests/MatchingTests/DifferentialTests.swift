@@ -101,7 +101,12 @@ struct DifferentialTests {
         let price = { (rng: inout SeededGenerator) -> Int64 in
             // Now and then an invalid or out-of-band price; symbol 1 trades on a 5-tick grid.
             if rng.below(20) == 0 { return Int64(rng.below(3)) - 1 }
-            let p = 95 + Int64(rng.below(11))
+            // Rarely a price that makes the book's ladder grow, or one too far
+            // from the rest for the ladder at all (kept in the far levels).
+            let far = rng.below(60)
+            let p = far == 0 ? 100_000 + Int64(rng.below(3)) * 50_000
+                : far == 1 ? 95 + Int64(rng.below(5_000))
+                : 95 + Int64(rng.below(11))
             if symbol == 1 { return rng.below(10) == 0 ? p * 5 + 2 : p * 5 }
             return p
         }
