@@ -127,17 +127,28 @@ public final class LedgerNode {
     public var truncatedBytes: Int { store.truncatedBytes }
     public var blockCount: Int { store.count }
 
+    /// Set when a block executed in memory could not be made durable: memory is
+    /// then ahead of disk, and only reopening (replay from disk) is safe.
+    public private(set) var needsReopen = false
+
     /// Executes a block, appends it (fsync) and snapshots on checkpoint heights.
-    /// If execution throws, nothing is written and the chain is unchanged.
+    /// A bad block throws before anything changes. Execution is in place — a
+    /// trial copy of the state would copy every structure a block touches, the
+    /// settled-trade set included, on every block — so if the append then fails,
+    /// the node refuses further work until it is reopened.
     @discardableResult
     public func commit(_ block: Block, certificate: CommitCertificate? = nil) throws(StoreError) -> Receipt {
-        var next = chain
+        guard !needsReopen else { throw StoreError(path: directory, reason: "an earlier append failed; reopen the ledger") }
         let receipt: Receipt
-        do { receipt = try next.execute(block) } catch {
+        do { receipt = try chain.execute(block) } catch {
             throw StoreError(path: directory, reason: "block \(block.header.height): \(error)")
         }
-        try store.append(StoredBlock(block: block, certificate: certificate, receipt: receipt).encoded)
-        chain = next
+        do {
+            try store.append(StoredBlock(block: block, certificate: certificate, receipt: receipt).encoded)
+        } catch {
+            needsReopen = true
+            throw error
+        }
         if chain.height % genesis.checkpointInterval == 0 { try writeSnapshot() }
         return receipt
     }

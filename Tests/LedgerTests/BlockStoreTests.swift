@@ -131,7 +131,14 @@ func removeTree(_ path: String) {
                 }
                 exchangeNonce += 1
                 txs.append(try SignedTransaction(body: .settle(batchID: exchangeNonce, trades: trades), nonce: exchangeNonce, key: Keys.exchange))
-                try node.commit(node.chain.makeBlock(timestamp: Int64(height), transactions: txs))
+                let block = node.chain.makeBlock(timestamp: Int64(height), transactions: txs)
+                // A block with a bad header changes nothing, in memory or on disk.
+                var forged = block
+                forged.header.stateRoot = SHA256.hash("forged")
+                let rootBefore = node.chain.stateRoot
+                #expect(throws: StoreError.self) { try node.commit(forged) }
+                #expect(node.height == UInt64(height - 1) && node.chain.stateRoot == rootBefore && node.blockCount == height - 1)
+                try node.commit(block)
             }
             #expect(node.chain.state.settledCount > 50)
         }
