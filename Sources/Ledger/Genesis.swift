@@ -117,6 +117,25 @@ public struct Genesis: Sendable {
         w.u8(UInt8(truncatingIfNeeded: stateTreeBucketBits))
     }
 
+    /// Finality from the genesis file alone: at least 2f+1 distinct members named
+    /// here signed (view, sequence, hash) of exactly this block. Votes from unknown
+    /// members, repeated members or bad signatures do not count.
+    public func isFinal(_ block: Block, certificate: CommitCertificate) -> Bool {
+        let hash = block.hash
+        guard certificate.blockHash == hash, certificate.view == block.header.view,
+              certificate.sequence == block.header.sequence else { return false }
+        let message = CommitCertificate.signingBytes(view: certificate.view, sequence: certificate.sequence, blockHash: hash)
+        var keys: [UInt32: Ed25519PublicKey] = [:]
+        for member in members { keys[member.id] = member.publicKey }
+        var counted: Set<UInt32> = []
+        for vote in certificate.votes where !counted.contains(vote.member) {
+            guard let key = keys[vote.member], vote.signature.count == Ed25519PublicKey.signatureByteCount,
+                  key.isValidSignature(vote.signature, for: message) else { continue }
+            counted.insert(vote.member)
+        }
+        return counted.count >= 2 * f + 1
+    }
+
     public var hash: SHA256Digest {
         var w = ByteWriter(capacity: 1024)
         encode(into: &w)

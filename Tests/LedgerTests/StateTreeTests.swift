@@ -227,3 +227,35 @@ import Testing
         #expect(!empty)
     }
 }
+
+@Suite struct FinalityTests {
+    @Test func twoFPlusOneDistinctMemberSignaturesMakeABlockFinal() throws {
+        let memberKeys = (10...13).map { Keys.key(UInt8($0)) }
+        var genesis = makeGenesis()
+        genesis.members = memberKeys.enumerated().map { i, key in
+            Genesis.Member(id: UInt32(i + 1), name: "m\(i + 1)", address: "a", publicKey: key.publicKey)
+        }
+        genesis.f = 1
+        try genesis.validate()
+        let chain = try LedgerChain(genesis: genesis)
+        let block = chain.makeBlock(view: 3, sequence: 1, timestamp: 5, transactions: [])
+        let message = CommitCertificate.signingBytes(view: 3, sequence: 1, blockHash: block.hash)
+        func vote(_ i: Int, _ bytes: [UInt8] = message) throws -> CommitCertificate.Vote {
+            CommitCertificate.Vote(member: UInt32(i + 1), signature: try memberKeys[i].signature(for: bytes))
+        }
+        let three = CommitCertificate(view: 3, sequence: 1, blockHash: block.hash, votes: [try vote(0), try vote(1), try vote(2)])
+        #expect(genesis.isFinal(block, certificate: three))
+        // Two distinct members are not enough, however often one repeats.
+        let repeated = CommitCertificate(view: 3, sequence: 1, blockHash: block.hash, votes: [try vote(0), try vote(1), try vote(1)])
+        #expect(!genesis.isFinal(block, certificate: repeated))
+        // A signature over another view, an unknown member, a different block.
+        let other = CommitCertificate.signingBytes(view: 4, sequence: 1, blockHash: block.hash)
+        let wrongView = CommitCertificate(view: 3, sequence: 1, blockHash: block.hash, votes: [try vote(0), try vote(1), try vote(2, other)])
+        #expect(!genesis.isFinal(block, certificate: wrongView))
+        var stranger = try vote(2)
+        stranger.member = 99
+        #expect(!genesis.isFinal(block, certificate: CommitCertificate(view: 3, sequence: 1, blockHash: block.hash, votes: [try vote(0), try vote(1), stranger])))
+        let otherBlock = chain.makeBlock(view: 3, sequence: 1, timestamp: 6, transactions: [])
+        #expect(!genesis.isFinal(otherBlock, certificate: three))
+    }
+}
