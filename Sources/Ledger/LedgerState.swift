@@ -29,16 +29,18 @@ public struct StateRootParts: Equatable, Sendable {
     public var registryRoot: SHA256Digest
     /// Signer nonces, ascending by key.
     public var nonceRoot: SHA256Digest
-    /// Hash chain over settled trade ids, in settlement order.
-    public var settledAccumulator: SHA256Digest
+    /// Root of the settled-trade bitmap (64-id words as leaves of a second state
+    /// tree): the root commits to exactly which ids settled, so a snapshot from a
+    /// peer cannot drop one and let it settle twice.
+    public var settledRoot: SHA256Digest
     public var settledCount: UInt64
 
     public init(treeRoot: SHA256Digest, registryRoot: SHA256Digest, nonceRoot: SHA256Digest,
-                settledAccumulator: SHA256Digest, settledCount: UInt64) {
+                settledRoot: SHA256Digest, settledCount: UInt64) {
         self.treeRoot = treeRoot
         self.registryRoot = registryRoot
         self.nonceRoot = nonceRoot
-        self.settledAccumulator = settledAccumulator
+        self.settledRoot = settledRoot
         self.settledCount = settledCount
     }
 
@@ -46,7 +48,7 @@ public struct StateRootParts: Equatable, Sendable {
         var w = ByteWriter(capacity: 200)
         w.raw(Array("clearledger/state".utf8))
         w.u8(CodecLimits.version)
-        w.digest(treeRoot); w.digest(registryRoot); w.digest(nonceRoot); w.digest(settledAccumulator); w.u64(settledCount)
+        w.digest(treeRoot); w.digest(registryRoot); w.digest(nonceRoot); w.digest(settledRoot); w.u64(settledCount)
         return SHA256.hash(w.bytes)
     }
 }
@@ -90,8 +92,11 @@ public struct LedgerState: Sendable {
     private(set) var tree: StateTree
     private var settled = SettledTradeSet()
     public private(set) var settledCount: UInt64 = 0
-    private var settledAccumulator = SHA256Digest.zero
+    /// The settled bitmap's words as tree leaves (key: id >> 6), updated at root time.
+    private var settledTree = StateTree(bucketBits: LedgerState.settledTreeBucketBits)
     private var pendingSettled: [UInt64] = []
+    /// 4,096 buckets hold ~16 million settled ids at 16 words per bucket.
+    static let settledTreeBucketBits = 12
     private(set) var nonces: [[UInt8]: UInt64] = [:]
     private var registryRoot = SHA256Digest.zero
     private var registryDirty = true
@@ -205,14 +210,15 @@ public struct LedgerState: Sendable {
             noncesDirty = false
         }
         if !pendingSettled.isEmpty {
-            var w = ByteWriter(capacity: 32 + 8 * pendingSettled.count)
-            w.digest(settledAccumulator)
-            for id in pendingSettled { w.u64(id) }
-            settledAccumulator = SHA256.hash(w.bytes)
+            var last: UInt64?
+            for id in pendingSettled where id >> 6 != last {
+                last = id >> 6
+                settledTree.set(id >> 6, Int64(bitPattern: settled.word(id >> 6)))
+            }
             pendingSettled.removeAll(keepingCapacity: true)
         }
         return StateRootParts(treeRoot: tree.root(), registryRoot: registryRoot, nonceRoot: nonceRoot,
-                              settledAccumulator: settledAccumulator, settledCount: settledCount)
+                              settledRoot: settledTree.root(), settledCount: settledCount)
     }
 
     /// The root every member computes identically; cost follows what changed.
@@ -549,7 +555,6 @@ public struct LedgerState: Sendable {
         w.count(words.count)
         for word in words { w.u64(word.index); w.u64(word.bits) }
         w.u64(settledCount)
-        w.digest(settledAccumulator)
     }
 
     public static func decodeSnapshot(from r: inout ByteReader, authority: Authority) throws(DecodeError) -> LedgerState {
@@ -604,10 +609,10 @@ public struct LedgerState: Sendable {
             guard state.settled.load(index: index, bits: bits) else {
                 throw DecodeError(field: "snapshot.settled", reason: "invalid word \(index)=\(bits)")
             }
+            state.settledTree.set(index, Int64(bitPattern: bits))
             previousWord = index
         }
         state.settledCount = try r.u64("snapshot.settledCount")
-        state.settledAccumulator = try r.digest("snapshot.settledAccumulator")
         if let problem = state.invariantViolations().first {
             throw DecodeError(field: "snapshot", reason: "violates an invariant: \(problem)")
         }

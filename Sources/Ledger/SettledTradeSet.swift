@@ -24,6 +24,9 @@ public struct SettledTradeSet: Sendable, Equatable {
         return inserted
     }
 
+    /// The 64 flags of ids `index << 6 ..< (index + 1) << 6`.
+    public func word(_ index: UInt64) -> UInt64 { words[index] ?? 0 }
+
     /// Words ascending by index: the canonical snapshot order.
     func sortedWords() -> [(index: UInt64, bits: UInt64)] {
         words.keys.sorted().map { ($0, words[$0] ?? 0) }

@@ -22,7 +22,7 @@ struct ProofFile: Codable {
     var treeRoot: String
     var registryRoot: String
     var nonceRoot: String
-    var settledAccumulator: String
+    var settledRoot: String
     var settledCount: UInt64
 
     init(_ proof: HoldingProof, height: UInt64, stateRoot: SHA256Digest) {
@@ -37,7 +37,7 @@ struct ProofFile: Codable {
         treeRoot = proof.parts.treeRoot.hex
         registryRoot = proof.parts.registryRoot.hex
         nonceRoot = proof.parts.nonceRoot.hex
-        settledAccumulator = proof.parts.settledAccumulator.hex
+        settledRoot = proof.parts.settledRoot.hex
         settledCount = proof.parts.settledCount
     }
 
@@ -54,7 +54,7 @@ struct ProofFile: Codable {
                              path: try path.enumerated().map { l, level in try level.enumerated().map { i, h in try digest(h, "path[\(l)][\(i)]") } })
         let parts = StateRootParts(treeRoot: try digest(treeRoot, "treeRoot"), registryRoot: try digest(registryRoot, "registryRoot"),
                                    nonceRoot: try digest(nonceRoot, "nonceRoot"),
-                                   settledAccumulator: try digest(settledAccumulator, "settledAccumulator"), settledCount: settledCount)
+                                   settledRoot: try digest(settledRoot, "settledRoot"), settledCount: settledCount)
         return HoldingProof(account: account, asset: asset, value: value, tree: tree, parts: parts)
     }
 }

@@ -118,6 +118,20 @@ import Testing
         #expect(invariant?.field == "snapshot")
     }
 
+    /// The state root commits to exactly which trade ids settled: a snapshot that
+    /// swaps one settled id for another (same count) no longer matches its root.
+    @Test func theRootCommitsToTheSettledIDs() throws {
+        var h = Harness.standard()
+        h.settle([Trade(tradeID: 1, buyer: 3, seller: 2, security: 7, shares: 1, price: 1)])
+        var chain = LedgerChain(state: h.state, height: 1, headHash: .zero)
+        var bytes = chain.snapshot()
+        // Tail: … words (1) ‖ index 0 ‖ bits 0b10 ‖ settledCount 1.
+        #expect(Array(bytes.suffix(16)) == [0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1])
+        bytes[bytes.count - 9] = 1 // id 0 instead of id 1
+        let error = #expect(throws: DecodeError.self) { try LedgerChain.restore(snapshot: bytes, authority: h.state.authority) }
+        #expect(error?.field == "snapshot.stateRoot")
+    }
+
     /// Every decoder on every prefix of a valid encoding: an error, never a crash.
     @Test func truncationsAreErrors() {
         let bytes = Self.sampleStored().encoded
