@@ -11,7 +11,14 @@ struct Clearledger: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clearledger",
         abstract: "Private-securities exchange with on-ledger clearing.",
-        subcommands: [MatchCommand.self, BenchCommand.self]
+        subcommands: [
+            MatchCommand.self,
+            KeygenCommand.self,
+            GenesisCommand.self,
+            AdminCommand.self,
+            LedgerCommand.self,
+            BenchCommand.self,
+        ]
     )
 
     /// Maps outcomes to the exit codes users script against: 0 success, 1 a
