@@ -38,7 +38,7 @@ struct AdminOptions: ParsableArguments {
             if case let .rejected(failure) = receipt.statuses.first {
                 let field = failure.field == "signer" ? "--key" : failure.field
                 let value = failure.field == "signer" ? "\(key) (\(failure.value))" : failure.value
-                throw CLIError("\(body.kindName): \(field)=\(value): \(failure.reason)")
+                throw CommandError("\(body.kindName): \(field)=\(value): \(failure.reason)")
             }
             let committed = try node.commit(block)
             print("block \(committed.height): \(body.kindName) applied, state root \(committed.stateRoot.hex)")
@@ -50,7 +50,7 @@ struct AdminOptions: ParsableArguments {
 func resolveSecurity(_ text: String, in state: LedgerState) throws -> SecurityID {
     if let id = SecurityID(text) { return id }
     if let match = state.securities.values.first(where: { $0.symbol == text }) { return match.id }
-    throw CLIError("--security=\(text): unknown security")
+    throw CommandError("--security=\(text): unknown security")
 }
 
 struct CreateAccountCommand: ParsableCommand {

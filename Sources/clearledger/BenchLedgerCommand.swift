@@ -51,9 +51,9 @@ struct BenchLedgerCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             guard tradesPerBatch > 0, tradesPerBatch <= CodecLimits.maxTradesPerBatch else {
-                throw CLIError("--trades-per-batch=\(tradesPerBatch): must be 1…\(CodecLimits.maxTradesPerBatch)")
+                throw CommandError("--trades-per-batch=\(tradesPerBatch): must be 1…\(CodecLimits.maxTradesPerBatch)")
             }
-            guard accounts >= 2, securities >= 1, batches >= 1 else { throw CLIError("--accounts ≥ 2, --securities ≥ 1, --batches ≥ 1 needed") }
+            guard accounts >= 2, securities >= 1, batches >= 1 else { throw CommandError("--accounts ≥ 2, --securities ≥ 1, --batches ≥ 1 needed") }
             print("bench ledger: trades-per-batch=\(tradesPerBatch) accounts=\(accounts) securities=\(securities) batches=\(batches) seed=\(seed) snapshot-holdings=\(snapshotHoldings) state-tree-bucket-bits=\(stateTreeBucketBits)")
             let exchange = try Ed25519PrivateKey(seed: [UInt8](repeating: 0xE1, count: 32))
             let admin = try Ed25519PrivateKey(seed: [UInt8](repeating: 0xA1, count: 32))
@@ -61,7 +61,7 @@ struct BenchLedgerCommand: ParsableCommand {
 
             var setupStart = Self.now()
             guard StateTree.isValid(bucketBits: stateTreeBucketBits) else {
-                throw CLIError("--state-tree-bucket-bits=\(stateTreeBucketBits): must be 8, 12, 16 or 20")
+                throw CommandError("--state-tree-bucket-bits=\(stateTreeBucketBits): must be 8, 12, 16 or 20")
             }
             let base = Self.baseState(accounts: accounts, securities: securities, authority: authority, bits: stateTreeBucketBits)
             print(String(format: "setup: %d holdings + %d cash balances in %.2f s", accounts * securities, accounts, Double(Self.now() - setupStart) / 1e9))
@@ -138,7 +138,7 @@ struct BenchLedgerCommand: ParsableCommand {
             _ = probe.stateRoot()
             for (i, tx) in txs.enumerated() {
                 let t0 = Self.now()
-                guard exchange.publicKey.isValidSignature(tx.signature, for: tx.signingBytes) else { throw CLIError("bench: signature") }
+                guard exchange.publicKey.isValidSignature(tx.signature, for: tx.signingBytes) else { throw CommandError("bench: signature") }
                 let t1 = Self.now()
                 _ = Block.transactionsRoot([tx])
                 let t2 = Self.now()
@@ -190,15 +190,15 @@ struct BenchLedgerCommand: ParsableCommand {
                 let t1 = Self.now()
                 let path = work + "/snapshot.bin"
                 _ = FileManager.default.createFile(atPath: path, contents: nil)
-                guard let handle = FileHandle(forWritingAtPath: path) else { throw CLIError("--directory=\(directory): cannot write snapshot") }
+                guard let handle = FileHandle(forWritingAtPath: path) else { throw CommandError("--directory=\(directory): cannot write snapshot") }
                 try handle.write(contentsOf: payload)
                 try handle.synchronize()
                 try handle.close()
                 let t2 = Self.now()
-                guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("--directory=\(directory): cannot read snapshot") }
+                guard let data = FileManager.default.contents(atPath: path) else { throw CommandError("--directory=\(directory): cannot read snapshot") }
                 let restored = try LedgerChain.restore(snapshot: [UInt8](data), authority: authority)
                 let t3 = Self.now()
-                guard restored.stateRoot == big.stateRoot else { throw CLIError("snapshot: restored root differs") }
+                guard restored.stateRoot == big.stateRoot else { throw CommandError("snapshot: restored root differs") }
                 snapshotKeys = ["snapshot_leaves": Double(leaves), "snapshot_bytes": Double(payload.count),
                                 "snapshot_encode_ms": Double(t1 - t0) / 1e6, "snapshot_write_fsync_ms": Double(t2 - t1) / 1e6,
                                 "restart_read_restore_ms": Double(t3 - t2) / 1e6]

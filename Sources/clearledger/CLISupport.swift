@@ -3,13 +3,6 @@ import Cryptography
 import Foundation
 import Ledger
 
-/// A one-line error for the user, naming the field and value; exits with code 1.
-struct CLIError: Error, CustomStringConvertible {
-    var message: String
-    init(_ message: String) { self.message = message }
-    var description: String { message }
-}
-
 /// Runs a command body, turning every error into one line on stderr and exit
 /// code 1, so that no multi-line dump or stack reaches the user.
 func runReportingErrors(_ body: () throws -> Void) throws {
@@ -25,23 +18,23 @@ func runReportingErrors(_ body: () throws -> Void) throws {
 
 func readText(_ path: String, field: String) throws -> String {
     guard let data = FileManager.default.contents(atPath: path) else {
-        throw CLIError("\(field)=\(path): cannot read the file")
+        throw CommandError("\(field)=\(path): cannot read the file")
     }
     guard data.count <= 16 * 1024 * 1024, let text = String(data: data, encoding: .utf8) else {
-        throw CLIError("\(field)=\(path): not a UTF-8 text file of at most 16 MiB")
+        throw CommandError("\(field)=\(path): not a UTF-8 text file of at most 16 MiB")
     }
     return text
 }
 
 func loadPrivateKey(_ path: String, field: String = "--key") throws -> Ed25519PrivateKey {
     do { return try Ed25519PrivateKey(pemRepresentation: try readText(path, field: field)) } catch let error as CryptographyError {
-        throw CLIError("\(field)=\(path): \(error)")
+        throw CommandError("\(field)=\(path): \(error)")
     }
 }
 
 func loadPublicKey(_ path: String, field: String) throws -> Ed25519PublicKey {
     do { return try Ed25519PublicKey(pemRepresentation: try readText(path, field: field)) } catch let error as CryptographyError {
-        throw CLIError("\(field)=\(path): \(error)")
+        throw CommandError("\(field)=\(path): \(error)")
     }
 }
 
@@ -57,11 +50,11 @@ enum LedgerDirectory {
     static func open(_ directory: String) throws -> LedgerNode {
         let path = genesisPath(directory)
         guard FileManager.default.fileExists(atPath: path) else {
-            throw CLIError("--ledger=\(directory): not a ledger directory (no genesis.json; run `clearledger ledger init`)")
+            throw CommandError("--ledger=\(directory): not a ledger directory (no genesis.json; run `clearledger ledger init`)")
         }
         let genesis = try GenesisFile.load(path)
         do { return try LedgerNode(directory: directory, genesis: genesis) } catch {
-            throw CLIError("--ledger=\(directory): \(error)")
+            throw CommandError("--ledger=\(directory): \(error)")
         }
     }
 }

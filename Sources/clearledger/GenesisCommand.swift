@@ -47,12 +47,12 @@ struct GenesisCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             if !force && FileManager.default.fileExists(atPath: out) {
-                throw CLIError("--out=\(out): file exists (use --force to overwrite)")
+                throw CommandError("--out=\(out): file exists (use --force to overwrite)")
             }
             let members = try member.map { text -> Genesis.Member in
                 let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
                 guard parts.count == 4, let id = UInt32(parts[0]) else {
-                    throw CLIError("--member=\(text): expected ID,NAME,ADDRESS,PUBLIC_KEY_PEM_FILE")
+                    throw CommandError("--member=\(text): expected ID,NAME,ADDRESS,PUBLIC_KEY_PEM_FILE")
                 }
                 return Genesis.Member(id: id, name: parts[1], address: parts[2], publicKey: try loadPublicKey(parts[3], field: "--member"))
             }
@@ -61,7 +61,7 @@ struct GenesisCommand: ParsableCommand {
                 let parts = text.split(separator: ",").map(String.init)
                 guard parts.count >= 3, let id = UInt32(parts[0]), let memberID = UInt32(parts[2]),
                       parts.dropFirst(3).allSatisfy({ $0 == "eligible" || $0 == "frozen" }) else {
-                    throw CLIError("--account=\(text): expected ID,NAME,MEMBER[,eligible][,frozen]")
+                    throw CommandError("--account=\(text): expected ID,NAME,MEMBER[,eligible][,frozen]")
                 }
                 return Account(id: id, name: parts[1], member: memberID, eligible: parts.contains("eligible"), frozen: parts.contains("frozen"))
             }
@@ -69,7 +69,7 @@ struct GenesisCommand: ParsableCommand {
                 let parts = text.split(separator: ",").map(String.init)
                 guard parts.count == 5 || parts.count == 6, let id = UInt32(parts[0]), let issuer = UInt32(parts[3]),
                       let authorized = Int64(parts[4]) else {
-                    throw CLIError("--security=\(text): expected ID,SYMBOL,NAME,ISSUER,AUTHORIZED[,RESTRICTION]")
+                    throw CommandError("--security=\(text): expected ID,SYMBOL,NAME,ISSUER,AUTHORIZED[,RESTRICTION]")
                 }
                 return Security(id: id, symbol: parts[1], name: parts[2], issuer: issuer, authorized: authorized,
                                 restriction: try GenesisFile.parseRestriction(parts.count == 6 ? parts[5] : nil, field: "--security"))
@@ -78,7 +78,7 @@ struct GenesisCommand: ParsableCommand {
                                   exchangeKey: try loadPublicKey(exchangeKey, field: "--exchange-key"),
                                   checkpointInterval: checkpointInterval, accounts: accounts, securities: securities,
                                   stateTreeBucketBits: stateTreeBucketBits)
-            do { try genesis.validate() } catch { throw CLIError("genesis \(error)") }
+            do { try genesis.validate() } catch { throw CommandError("genesis \(error)") }
             try GenesisFile(genesis).write(out)
             print("wrote \(out): \(members.count) members, f=\(f), \(admins.count) admin keys, genesis hash \(genesis.hash.hex)")
         }

@@ -48,10 +48,10 @@ struct GenesisFile: Codable {
         case "none": return .none
         case "eligible-only": return .eligibleHoldersOnly
         case let value where value.hasPrefix("lock-up:"):
-            guard let until = Int64(value.dropFirst(8)) else { throw CLIError("\(field)=\(value): lock-up needs microseconds, e.g. lock-up:1767225600000000") }
+            guard let until = Int64(value.dropFirst(8)) else { throw CommandError("\(field)=\(value): lock-up needs microseconds, e.g. lock-up:1767225600000000") }
             return .lockUp(until: until)
         case let value:
-            throw CLIError("\(field)=\(value): expected none, eligible-only or lock-up:<microseconds>")
+            throw CommandError("\(field)=\(value): expected none, eligible-only or lock-up:<microseconds>")
         }
     }
 
@@ -65,7 +65,7 @@ struct GenesisFile: Codable {
 
     func genesis() throws -> Genesis {
         func key(_ hex: String, _ field: String) throws -> Ed25519PublicKey {
-            do { return try Ed25519PublicKey(hex: hex, field: field) } catch { throw CLIError("\(field)=\(hex): \(error)") }
+            do { return try Ed25519PublicKey(hex: hex, field: field) } catch { throw CommandError("\(field)=\(hex): \(error)") }
         }
         let members = try self.members.enumerated().map { i, m in
             Genesis.Member(id: m.id, name: m.name, address: m.address, publicKey: try key(m.publicKey, "members[\(i)].publicKey"))
@@ -83,7 +83,7 @@ struct GenesisFile: Codable {
                               exchangeKey: try key(exchangeKey, "exchangeKey"), checkpointInterval: checkpointInterval,
                               accounts: accounts, securities: securities,
                               stateTreeBucketBits: stateTreeBucketBits ?? StateTree.defaultBucketBits)
-        do { try genesis.validate() } catch { throw CLIError("genesis \(error)") }
+        do { try genesis.validate() } catch { throw CommandError("genesis \(error)") }
         return genesis
     }
 
@@ -109,9 +109,9 @@ struct GenesisFile: Codable {
         do {
             file = try JSONDecoder().decode(GenesisFile.self, from: Data(text.utf8))
         } catch let error as DecodingError {
-            throw CLIError("\(path): \(describe(error))")
+            throw CommandError("\(path): \(describe(error))")
         }
-        do { return try file.genesis() } catch { throw CLIError("\(path): \(error)") }
+        do { return try file.genesis() } catch { throw CommandError("\(path): \(error)") }
     }
 
     func write(_ path: String) throws {

@@ -19,23 +19,23 @@ struct KeygenCommand: ParsableCommand {
             let privatePath = out + "/private.pem"
             let publicPath = out + "/public.pem"
             for path in [privatePath, publicPath] where fm.fileExists(atPath: path) {
-                throw CLIError("--out=\(out): \(path) already exists; refusing to overwrite a key")
+                throw CommandError("--out=\(out): \(path) already exists; refusing to overwrite a key")
             }
             do { try fm.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
-                throw CLIError("--out=\(out): cannot create directory")
+                throw CommandError("--out=\(out): cannot create directory")
             }
             let key = try Ed25519PrivateKey()
             // O_EXCL: a key appearing between the check and now is not clobbered either.
             let fd = open(privatePath, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-            guard fd >= 0 else { throw CLIError("--out=\(out): cannot create \(privatePath): \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw CommandError("--out=\(out): cannot create \(privatePath): \(String(cString: strerror(errno)))") }
             let pem = Array(key.pemRepresentation.utf8)
             let written = pem.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             fsync(fd)
             close(fd)
-            guard written == pem.count else { throw CLIError("--out=\(out): short write to \(privatePath)") }
+            guard written == pem.count else { throw CommandError("--out=\(out): short write to \(privatePath)") }
             guard fm.createFile(atPath: publicPath, contents: Data(key.publicKey.pemRepresentation.utf8),
                                 attributes: [.posixPermissions: 0o644]) else {
-                throw CLIError("--out=\(out): cannot write \(publicPath)")
+                throw CommandError("--out=\(out): cannot write \(publicPath)")
             }
             print("wrote \(privatePath) (0600) and \(publicPath)")
             print("public key \(key.publicKey.hex)")

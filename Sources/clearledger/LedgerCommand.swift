@@ -26,7 +26,7 @@ struct LedgerInitCommand: ParsableCommand {
             let loaded = try GenesisFile.load(genesis)
             let target = LedgerDirectory.genesisPath(ledger)
             if FileManager.default.fileExists(atPath: target) {
-                throw CLIError("--ledger=\(ledger): already a ledger directory")
+                throw CommandError("--ledger=\(ledger): already a ledger directory")
             }
             try FileManager.default.createDirectory(atPath: ledger, withIntermediateDirectories: true)
             try GenesisFile(loaded).write(target)
@@ -130,12 +130,12 @@ struct LedgerVerifyCommand: ParsableCommand {
                 do {
                     let node = try LedgerNode(directory: ledger, genesis: genesis, useSnapshots: useSnapshots)
                     return (node.chain.stateRoot, node.chain.headHash, node.height, node.restoredFromHeight, node.replayedBlocks, node.truncatedBytes)
-                } catch { throw CLIError("--ledger=\(ledger): \(error)") }
+                } catch { throw CommandError("--ledger=\(ledger): \(error)") }
             }
             let fast = try open(useSnapshots: true)
             let full = try open(useSnapshots: false)
             guard fast.root == full.root, fast.head == full.head else {
-                throw CLIError("--ledger=\(ledger): snapshot \(fast.from) + replay gives root \(fast.root.hex), full replay gives \(full.root.hex)")
+                throw CommandError("--ledger=\(ledger): snapshot \(fast.from) + replay gives root \(fast.root.hex), full replay gives \(full.root.hex)")
             }
             print("verified height=\(full.height) head=\(full.head.hex) stateRoot=\(full.root.hex) snapshot=\(fast.from) replayed=\(fast.replayed) truncated=\(fast.truncated)")
         }
@@ -172,7 +172,7 @@ struct AppendForeverCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            guard let admin = Self.admin, let exchange = Self.exchange else { throw CLIError("test keys unavailable") }
+            guard let admin = Self.admin, let exchange = Self.exchange else { throw CommandError("test keys unavailable") }
             let genesisPath = LedgerDirectory.genesisPath(data)
             if !FileManager.default.fileExists(atPath: genesisPath) {
                 try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)

@@ -43,13 +43,13 @@ struct ProofFile: Codable {
 
     func holdingProof() throws -> HoldingProof {
         func digest(_ hex: String, _ field: String) throws -> SHA256Digest {
-            do { return try SHA256Digest(hex: hex, field: field) } catch { throw CLIError("\(field)=\(hex): \(error)") }
+            do { return try SHA256Digest(hex: hex, field: field) } catch { throw CommandError("\(field)=\(hex): \(error)") }
         }
         let entries = try bucketEntries.enumerated().map { i, e -> LeafEntry in
-            guard let key = UInt64(e.key, radix: 16) else { throw CLIError("bucketEntries[\(i)].key=\(e.key): not hexadecimal") }
+            guard let key = UInt64(e.key, radix: 16) else { throw CommandError("bucketEntries[\(i)].key=\(e.key): not hexadecimal") }
             return LeafEntry(key: key, value: e.value)
         }
-        guard path.count <= 8, path.allSatisfy({ $0.count <= 16 }) else { throw CLIError("path: more levels or children than any tree has") }
+        guard path.count <= 8, path.allSatisfy({ $0.count <= 16 }) else { throw CommandError("path: more levels or children than any tree has") }
         let tree = TreeProof(key: leafKey(account: account, asset: asset), bucketBits: bucketBits, bucketEntries: entries,
                              path: try path.enumerated().map { l, level in try level.enumerated().map { i, h in try digest(h, "path[\(l)][\(i)]") } })
         let parts = StateRootParts(treeRoot: try digest(treeRoot, "treeRoot"), registryRoot: try digest(registryRoot, "registryRoot"),
@@ -75,9 +75,9 @@ struct LedgerProofCommand: ParsableCommand {
             let node = try LedgerDirectory.open(ledger)
             var state = node.chain.state
             let asset: SecurityID = security == "cash" ? 0 : try resolveSecurity(security, in: state)
-            guard state.accounts[account] != nil else { throw CLIError("--account=\(account): unknown account") }
+            guard state.accounts[account] != nil else { throw CommandError("--account=\(account): unknown account") }
             let proof = state.proof(account: account, asset: asset)
-            guard proof.verify(stateRoot: node.chain.stateRoot) else { throw CLIError("internal: proof does not verify against the ledger's own root") }
+            guard proof.verify(stateRoot: node.chain.stateRoot) else { throw CommandError("internal: proof does not verify against the ledger's own root") }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let data = try encoder.encode(ProofFile(proof, height: node.height, stateRoot: node.chain.stateRoot))
@@ -102,12 +102,12 @@ struct VerifyProofCommand: ParsableCommand {
             let text = try readText(proof, field: "--proof")
             let file: ProofFile
             do { file = try JSONDecoder().decode(ProofFile.self, from: Data(text.utf8)) } catch let error as DecodingError {
-                throw CLIError("--proof=\(proof): \(GenesisFile.describe(error))")
+                throw CommandError("--proof=\(proof): \(GenesisFile.describe(error))")
             }
             let root: SHA256Digest
-            do { root = try SHA256Digest(hex: stateRoot, field: "--state-root") } catch { throw CLIError("--state-root=\(stateRoot): \(error)") }
+            do { root = try SHA256Digest(hex: stateRoot, field: "--state-root") } catch { throw CommandError("--state-root=\(stateRoot): \(error)") }
             guard try file.holdingProof().verify(stateRoot: root) else {
-                throw CLIError("--proof=\(proof): does not prove account \(file.account) holds \(file.value) of asset \(file.asset) under state root \(stateRoot)")
+                throw CommandError("--proof=\(proof): does not prove account \(file.account) holds \(file.value) of asset \(file.asset) under state root \(stateRoot)")
             }
             print("verified: account \(file.account) holds \(file.value) of asset \(file.asset) (0 = cash) under state root \(stateRoot)")
         }
