@@ -135,7 +135,7 @@ public struct MatchingWorkload: Sendable {
         var nextID: OrderID = 1
         let mid: Int64 = 100_000
         let targetBook = 1_000
-        let halfRange: UInt64 = 500
+        let halfRange: UInt64 = 1000
 
         func newLimit(_ rng: inout SeededGenerator, aggressive: Bool, tif: TimeInForce) -> MatchingCommand {
             let side: Side = rng.below(2) == 0 ? .buy : .sell
