@@ -29,6 +29,7 @@ let package = Package(
 
         .target(name: "Cryptography", dependencies: ["COpenSSL"]),
         .target(name: "Matching"),
+        .target(name: "Exchange", dependencies: ["Matching"]),
         .target(name: "FIX"),
         .target(name: "Ledger", dependencies: ["Cryptography"]),
         .target(name: "PBFT", dependencies: ["Cryptography"]),
@@ -56,6 +57,7 @@ let package = Package(
         .testTarget(name: "COpenSSLTests", dependencies: ["COpenSSL"]),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"]),
         .testTarget(name: "MatchingTests", dependencies: ["Matching"]),
+        .testTarget(name: "ExchangeTests", dependencies: ["Exchange", "Matching"]),
         .testTarget(name: "FIXTests", dependencies: ["FIX"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Cryptography"]),
         .testTarget(name: "PBFTTests", dependencies: ["PBFT", "Cryptography"]),
