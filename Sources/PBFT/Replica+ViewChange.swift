@@ -44,6 +44,10 @@ struct ViewChangeState: Sendable {
     /// network reorders): replayed once the view is installed, not dropped.
     var early: [(message: Message, sender: ReplicaID)] = []
     static let earlyLimit = 64
+    /// The `.viewChange` timer runs only once 2f+1 VIEW-CHANGEs for `view` are in
+    /// (TOCS §4.5.2): a replica that timed out alone waits at v+1 for the others
+    /// instead of running ahead into views nobody else will join.
+    var timerArmed = false
 }
 
 extension Replica {
@@ -105,7 +109,8 @@ extension Replica {
         viewChangeState.received[id] = own
         actions.append(.persist(.movedToView(target)))
         actions.append(.broadcast(.viewChange(own.signed, own.batches)))
-        actions.append(.setTimer(.viewChange, after: viewChangeTimeout))
+        viewChangeState.timerArmed = false
+        armViewChangeTimerOnQuorum(into: &actions)
         tryNewView(now: now, into: &actions)
     }
 
@@ -138,7 +143,16 @@ extension Replica {
         log = kept
     }
 
+    mutating func armViewChangeTimerOnQuorum(into actions: inout [Action]) {
+        guard !viewChangeState.active, !viewChangeState.timerArmed else { return }
+        let count = viewChangeState.received.values.filter { $0.signed.body.newView == view }.count
+        guard count >= configuration.quorum else { return }
+        viewChangeState.timerArmed = true
+        actions.append(.setTimer(.viewChange, after: viewChangeTimeout))
+    }
+
     mutating func onViewChangeTimer(now: UInt64, into actions: inout [Action]) {
+        viewChangeState.timerArmed = false
         guard !viewChangeState.active else { return }
         startViewChange(to: view + 1, now: now, into: &actions)
     }
@@ -166,6 +180,7 @@ extension Replica {
         if let reason = validate(signed, batches: batches) { return reason }
         viewChangeState.received[body.replica] = ReceivedViewChange(signed: signed, batches: batches)
         joinIfOthersMovedOn(now: now, into: &actions)
+        armViewChangeTimerOnQuorum(into: &actions)
         tryNewView(now: now, into: &actions)
         return nil
     }
@@ -337,6 +352,7 @@ extension Replica {
     ) {
         viewChangeState.active = true
         viewChangeState.received = viewChangeState.received.filter { $0.value.signed.body.newView > view }
+        viewChangeState.timerArmed = false
         actions.append(.cancelTimer(.viewChange))
         actions.append(.persist(.enteredView(view)))
         if plan.checkpoint.sequence > lowWatermark {
