@@ -17,7 +17,7 @@ import Testing
 @Suite struct SafetySweepTests {
     static var seeds: [UInt64] {
         if let text = ProcessInfo.processInfo.environment["PBFT_SEED"], let seed = UInt64(text) { return [seed] }
-        let count = ProcessInfo.processInfo.environment["PBFT_SWEEP"].flatMap { UInt64($0) } ?? 200
+        let count = ProcessInfo.processInfo.environment["PBFT_SWEEP"].flatMap { UInt64($0) } ?? 1_000
         return Array(1...max(1, count))
     }
 
