@@ -176,6 +176,29 @@ import Testing
         for index in 1...3 { #expect(network.nodes[index].replica.view >= 1, "seed \(seed)") }
     }
 
+    /// The old primary, cut off while the others changed view, learns the view from
+    /// the new primary's retransmitted NEW-VIEW, catches up from certified blocks, and
+    /// takes part again; a member asking for the current view is sent the NEW-VIEW.
+    @Test(arguments: [UInt64(14), 15])
+    func aCutOffPrimaryRejoinsTheNewView(seed: UInt64) throws {
+        var network = try Network(Self.setup(), seed: seed)
+        network.filter = { from, to, _ in from.rawValue != 0 && to.rawValue != 0 }
+        Self.submit(&network, 1...3)
+        Self.changeView(&network)
+        Self.submit(&network, 4...5)
+        network.filter = nil
+        SafetySweepTests.heal(&network, requests: 5)
+        #expect(network.nodes[0].replica.view == 1 && !network.nodes[0].replica.isChangingView, "seed \(seed)")
+        Self.submit(&network, 6...7)
+        try Self.checkExecutedOnce(network, 1...7, "seed \(seed)")
+
+        // A VIEW-CHANGE for the view already installed is answered with its NEW-VIEW.
+        let late = network.setup.sign(
+            ViewChange(newView: 1, checkpoint: .genesis(stateRoot: .zero), prepared: [], replica: ReplicaID(3)))
+        let actions = network.nodes[1].replica.handle(.message(.viewChange(late, []), from: .replica(ReplicaID(3)), now: 1))
+        #expect(actions.contains { if case .send(.newView, to: ReplicaID(3)) = $0 { true } else { false } })
+    }
+
     @Test func restartAfterViewChangeStaysInTheNewView() throws {
         var network = try Network(Self.setup(), seed: 13)
         network.crashed = [0]
