@@ -83,6 +83,10 @@ public enum RejectReason: Hashable, Sendable, CustomStringConvertible {
     case invalidProof(ProofError)
     case checkpointNotReached(lastExecuted: UInt64)
     case stateRootMismatch(local: SHA256Digest)
+    case invalidViewChange(replica: ReplicaID, reason: String)
+    case invalidNewView(String)
+    /// Normal-case message while this replica is changing view.
+    case viewChangeInProgress
 
     public var description: String {
         switch self {
@@ -118,6 +122,9 @@ public enum RejectReason: Hashable, Sendable, CustomStringConvertible {
         case let .invalidProof(error): return "invalid checkpoint proof: \(error)"
         case let .checkpointNotReached(lastExecuted): return "not executed that far yet (last executed \(lastExecuted))"
         case let .stateRootMismatch(local): return "state root differs from ours (\(local))"
+        case let .invalidViewChange(replica, reason): return "view-change of \(replica): \(reason)"
+        case let .invalidNewView(reason): return "new-view: \(reason)"
+        case .viewChangeInProgress: return "changing view; normal-case messages wait for NEW-VIEW"
         }
     }
 }

@@ -181,6 +181,7 @@ public struct Configuration: Sendable {
     public var codecLimits: CodecLimits {
         CodecLimits(
             maxPayloadBytes: maxPayloadBytes, maxResultBytes: maxResultBytes,
-            maxBatchRequests: batch.maxRequests, maxBatchBytes: batch.maxBytes)
+            maxBatchRequests: batch.maxRequests, maxBatchBytes: batch.maxBytes, maxMembers: n,
+            maxLogWindow: Int(logWindow))
     }
 }

@@ -20,6 +20,9 @@ public enum TimerKind: Hashable, Sendable {
     case batch
     /// A backup's wait for requests it has seen to execute (view change trigger).
     case request
+    /// A replica's wait for the NEW-VIEW of the view it moved to; on expiry it
+    /// moves on to the next view (with a doubled timeout).
+    case viewChange
 }
 
 /// The ledger's answer for one executed request, in batch order.

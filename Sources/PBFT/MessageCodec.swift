@@ -10,6 +10,8 @@ public enum MessageTag: UInt8, Sendable {
     case checkpoint = 5
     case reply = 6
     case commitCertificate = 7
+    case viewChange = 8
+    case newView = 9
 }
 
 /// Why bytes are not a message. Each case names the field, so a log line says what a
@@ -41,12 +43,26 @@ public struct CodecLimits: Sendable, Equatable {
     public var maxResultBytes: Int
     public var maxBatchRequests: Int
     public var maxBatchBytes: Int
-    public init(maxPayloadBytes: Int, maxResultBytes: Int, maxBatchRequests: Int, maxBatchBytes: Int) {
+    /// Signed votes in one proof or certificate, and VIEW-CHANGEs in one NEW-VIEW.
+    public var maxMembers: Int
+    /// Prepared certificates in one VIEW-CHANGE, pre-prepares in one NEW-VIEW.
+    public var maxLogWindow: Int
+    public init(
+        maxPayloadBytes: Int, maxResultBytes: Int, maxBatchRequests: Int, maxBatchBytes: Int,
+        maxMembers: Int = Int(UInt16.max), maxLogWindow: Int = 1 << 22
+    ) {
         self.maxPayloadBytes = maxPayloadBytes
         self.maxResultBytes = maxResultBytes
         self.maxBatchRequests = maxBatchRequests
         self.maxBatchBytes = maxBatchBytes
+        self.maxMembers = maxMembers
+        self.maxLogWindow = maxLogWindow
     }
+
+    /// For the generic `SignedBody.decodeBody` path: only the bytes present bound
+    /// what is allocated.
+    static let structural = CodecLimits(
+        maxPayloadBytes: 16 << 20, maxResultBytes: 16 << 20, maxBatchRequests: 1 << 16, maxBatchBytes: 64 << 20)
 }
 
 /// Big-endian, fixed-width integers and length-prefixed byte strings: one encoding
@@ -176,6 +192,12 @@ public enum MessageCodec {
         case let .commit(signed): encodeSigned(signed, into: &writer)
         case let .checkpoint(signed): encodeSigned(signed, into: &writer)
         case let .reply(signed): encodeSigned(signed, into: &writer)
+        case let .viewChange(signed, batches):
+            encodeSigned(signed, into: &writer)
+            encodeBatches(batches, into: &writer)
+        case let .newView(signed, batches):
+            encodeSigned(signed, into: &writer)
+            encodeBatches(batches, into: &writer)
         }
         return writer.bytes
     }
@@ -241,6 +263,14 @@ public enum MessageCodec {
         case .reply:
             let body = try decodeReplyBody(&reader, limits: limits)
             message = .reply(Signed(body: body, signature: try reader.raw(signatureSize, "signature")))
+        case .viewChange:
+            let body = try ViewChange.decodeBody(from: &reader, limits: limits)
+            let signed = Signed(body: body, signature: try reader.raw(signatureSize, "signature"))
+            message = .viewChange(signed, try decodeBatches(&reader, limit: body.prepared.count, limits: limits))
+        case .newView:
+            let body = try NewView.decodeBody(from: &reader, limits: limits)
+            let signed = Signed(body: body, signature: try reader.raw(signatureSize, "signature"))
+            message = .newView(signed, try decodeBatches(&reader, limit: body.prePrepares.count, limits: limits))
         case .commitCertificate: throw .unknownTag(rawTag)
         }
         try reader.finish()

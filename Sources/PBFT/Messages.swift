@@ -168,6 +168,10 @@ public enum Message: Hashable, Sendable {
     case commit(Signed<Commit>)
     case checkpoint(Signed<Checkpoint>)
     case reply(Signed<Reply>)
+    /// With the batch of each prepared certificate, in the same order.
+    case viewChange(Signed<ViewChange>, [Batch])
+    /// With the batch of each pre-prepare of O, in the same order.
+    case newView(Signed<NewView>, [Batch])
 
     /// The replica that claims to have signed it; nil for a client request.
     public var signer: ReplicaID? {
@@ -178,6 +182,8 @@ public enum Message: Hashable, Sendable {
         case let .commit(m): return m.body.replica
         case let .checkpoint(m): return m.body.replica
         case let .reply(m): return m.body.replica
+        case let .viewChange(m, _): return m.body.replica
+        case let .newView(m, _): return m.body.replica
         }
     }
 }

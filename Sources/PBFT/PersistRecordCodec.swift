@@ -10,6 +10,8 @@ public enum PersistRecordCodec {
         case prePrepared = 0x10
         case prepared = 0x11
         case stableCheckpoint = 0x12
+        case movedToView = 0x20
+        case enteredView = 0x21
     }
 
     public static func encode(_ record: PersistRecord) -> [UInt8] {
@@ -26,6 +28,12 @@ public enum PersistRecordCodec {
         case let .stableCheckpoint(proof):
             writer.u8(Tag.stableCheckpoint.rawValue)
             encode(proof, into: &writer)
+        case let .movedToView(view):
+            writer.u8(Tag.movedToView.rawValue)
+            writer.u64(view)
+        case let .enteredView(view):
+            writer.u8(Tag.enteredView.rawValue)
+            writer.u64(view)
         }
         return writer.bytes
     }
@@ -46,6 +54,10 @@ public enum PersistRecordCodec {
             record = .prepared(try decodePreparedCertificate(&reader))
         case .stableCheckpoint:
             record = .stableCheckpoint(try decodeCheckpointProof(&reader))
+        case .movedToView:
+            record = .movedToView(try reader.u64("view"))
+        case .enteredView:
+            record = .enteredView(try reader.u64("view"))
         }
         try reader.finish()
         return record

@@ -10,6 +10,8 @@ struct LogEntry: Sendable {
     /// Prepared certificate, once this replica has it (it then sent its commit).
     var prepared: PreparedCertificate?
     var committed = false
+    /// The highest-view prepared certificate from an earlier view (see view change).
+    var carried: CarriedCertificate?
 }
 
 /// Per-client exactly-once bookkeeping. Bounded by the genesis client list and
@@ -59,16 +61,16 @@ public struct ReplicaFootprint: Hashable, Sendable {
 ///   store and use `init(restoringFrom:)`; then catch up with `.certifiedBlock` and
 ///   `.checkpointProof` from peers.
 ///
-/// Normal case only; view change (issue 5) plugs in through `view`, the prepared
-/// certificates (`preparedCertificates`), the stable checkpoint proof
-/// (`stableCheckpoint`) and the `.requestTimerExpired` notice.
+/// View change (TOCS 2002 §4.4) lives in `Replica+ViewChange.swift`: on the
+/// request timer a backup moves to the next view and sends VIEW-CHANGE; the new
+/// primary sends NEW-VIEW with O computed by `NewViewComputation`.
 public struct Replica: Sendable {
     public let configuration: Configuration
     public let id: ReplicaID
     let signer: any MessageSigner
     let verifier: any SignatureVerifier
 
-    public private(set) var view: UInt64
+    public internal(set) var view: UInt64
     /// Stable checkpoint with its 2f+1 proof; its sequence is the low watermark h.
     public private(set) var stableCheckpoint: CheckpointProof
     public private(set) var lastExecuted: UInt64
@@ -93,7 +95,7 @@ public struct Replica: Sendable {
     /// Backup: verified requests seen from clients and not yet executed, with a
     /// fingerprint of the exact signed request, so that the same request inside a
     /// pre-prepare is not verified a second time.
-    var awaited: [RequestKey: SHA256Digest] = [:]
+    var awaited: [RequestKey: AwaitedRequest] = [:]
     var requestTimerRunning = false
     var dispatched: [DispatchedBlock] = []
     /// Checkpoints above our execution that 2f+1 agreed on (already reported).
@@ -101,6 +103,9 @@ public struct Replica: Sendable {
     /// Our own vote for the stable checkpoint, kept after GC so that a member whose
     /// window lags (it lost checkpoint votes in a crash) can still make it stable.
     var stableOwnVote: Signed<Checkpoint>?
+    var viewChangeState = ViewChangeState()
+    /// What a genesis checkpoint proof in a VIEW-CHANGE must name.
+    let genesisStateRoot: SHA256Digest
 
     public var lowWatermark: UInt64 { stableCheckpoint.sequence }
     public var highWatermark: UInt64 {
@@ -131,6 +136,8 @@ public struct Replica: Sendable {
         self.signer = signer
         self.verifier = verifier
         view = state.view
+        genesisStateRoot = state.genesisStateRoot
+        viewChangeState.active = state.activeView >= state.view
         stableCheckpoint = state.stableCheckpoint
         lastExecuted = state.lastExecuted
         lastExecutedStateRoot = state.lastExecutedStateRoot
@@ -161,6 +168,20 @@ public struct Replica: Sendable {
             if header.replica == id { lastAssigned = max(lastAssigned, sequence) }
             lastBatchTimestamp = max(lastBatchTimestamp, accepted.batch.timestamp)
         }
+        // Certificates from earlier views must survive the restart: the next
+        // VIEW-CHANGE carries them.
+        for (sequence, certificate) in state.prepared where sequence > low && sequence <= high {
+            guard log[sequence]?.prepared == nil, let batch = state.preparedBatches[sequence],
+                batch.digest == certificate.digest
+            else { continue }
+            log[sequence, default: LogEntry()].carried = CarriedCertificate(certificate: certificate, batch: batch)
+        }
+        if !viewChangeState.active {
+            // Still changing view: only certificates count, and our VIEW-CHANGE is
+            // rebuilt for `retransmissions()`.
+            resetVotes()
+            viewChangeState.received[id] = makeViewChange()
+        }
         // Checkpoint votes are not persisted; the one for the last executed block
         // is rebuilt from the block store's root, so the checkpoint can still
         // become stable after a crash.
@@ -177,10 +198,12 @@ public struct Replica: Sendable {
 
     /// Prepared certificates above h, by sequence: the P set of a VIEW-CHANGE.
     public var preparedCertificates: [PreparedCertificate] {
-        log.keys.sorted().compactMap { log[$0]?.prepared }
+        log.keys.sorted().compactMap { log[$0].flatMap { $0.prepared ?? $0.carried?.certificate } }
     }
 
-    public func preparedCertificate(for sequence: UInt64) -> PreparedCertificate? { log[sequence]?.prepared }
+    public func preparedCertificate(for sequence: UInt64) -> PreparedCertificate? {
+        log[sequence].flatMap { $0.prepared ?? $0.carried?.certificate }
+    }
 
     public var footprint: ReplicaFootprint {
         ReplicaFootprint(
@@ -202,6 +225,13 @@ public struct Replica: Sendable {
     /// re-sends only the votes already persisted, so it can never equivocate.
     public func retransmissions() -> [Action] {
         var actions: [Action] = []
+        if !viewChangeState.active, let own = viewChangeState.received[id], own.signed.body.newView == view {
+            actions.append(.broadcast(.viewChange(own.signed, own.batches)))
+        }
+        // NEW-VIEW first, so that a backup that missed it accepts the pre-prepares after it.
+        if viewChangeState.active, let sent = viewChangeState.sentNewView, sent.signed.body.view == view {
+            actions.append(.broadcast(.newView(sent.signed, sent.batches)))
+        }
         for sequence in log.keys.sorted() {
             guard let entry = log[sequence] else { continue }
             if let prePrepare = entry.prePrepare, prePrepare.body.replica == id, let batch = entry.batch {
@@ -281,10 +311,13 @@ public struct Replica: Sendable {
         }
         let reason: RejectReason?
         switch message {
+        case .prePrepare where !viewChangeState.active: reason = holdEarly(message, from: peer)
         case let .prePrepare(signed, batch): reason = onPrePrepare(signed, batch: batch, now: now, into: &actions)
         case let .prepare(signed): reason = onPrepare(signed, now: now, into: &actions)
         case let .commit(signed): reason = onCommit(signed, now: now, into: &actions)
         case let .checkpoint(signed): reason = onCheckpoint(signed, now: now, into: &actions)
+        case let .viewChange(signed, batches): reason = onViewChange(signed, batches: batches, now: now, into: &actions)
+        case let .newView(signed, batches): reason = onNewView(signed, batches: batches, now: now, into: &actions)
         case .request, .reply: reason = nil
         }
         if let reason {
@@ -307,6 +340,8 @@ public struct Replica: Sendable {
         case let .commit(m): return "commit v\(m.body.view) n\(m.body.sequence)"
         case let .checkpoint(m): return "checkpoint n\(m.body.sequence)"
         case let .reply(m): return "reply \(m.body.client.rawValue)/\(m.body.requestID)"
+        case let .viewChange(m, _): return "view-change v\(m.body.newView)"
+        case let .newView(m, _): return "new-view v\(m.body.view)"
         }
     }
 
@@ -323,6 +358,12 @@ public struct Replica: Sendable {
             return reject(.payloadTooLarge(request.payload.count))
         }
         let record = clients[request.client] ?? ClientRecord()
+        if case .replica = sender {
+            // A backup's forwarded copy of a request we have (or ran) is expected, not hostile.
+            if request.requestID <= record.lastDispatched || inFlight.contains(request.key) || awaited[request.key] != nil {
+                return
+            }
+        }
         if request.requestID <= record.lastDispatched {
             // Executed (or executing) already: answer from the cache, never re-execute.
             if let cached = record.replies.last(where: { $0.body.requestID == request.requestID }) {
@@ -334,7 +375,7 @@ public struct Replica: Sendable {
             }
             return
         }
-        if isPrimary {
+        if isPrimary && viewChangeState.active {
             guard !inFlight.contains(request.key) else { return reject(.alreadyInProgress) }
             guard pending.count < configuration.maxPendingRequests else { return reject(.tooManyPending) }
             // The primary verifies each request once, here; backups verify it once
@@ -354,10 +395,17 @@ public struct Replica: Sendable {
             guard awaited[request.key] == nil else { return reject(.alreadyInProgress) }
             guard awaited.count < configuration.maxPendingRequests else { return reject(.tooManyPending) }
             guard verifier.verify(request, key: client.publicKey) else { return reject(.badSignature) }
-            awaited[request.key] = Self.fingerprint(request)
+            awaited[request.key] = AwaitedRequest(request: request, fingerprint: Self.fingerprint(request))
+            guard viewChangeState.active else { return }
             if !requestTimerRunning {
                 requestTimerRunning = true
-                actions.append(.setTimer(.request, after: configuration.requestTimeout))
+                actions.append(.setTimer(.request, after: viewChangeTimeout))
+            }
+            // The client may have reached only this backup: the primary must see it,
+            // or the timer would blame an honest primary. Forwarded once, never again
+            // from the primary's side.
+            if sender == .client {
+                actions.append(.send(.request(request), to: configuration.primary(of: view)))
             }
         }
     }
@@ -366,7 +414,7 @@ public struct Replica: Sendable {
     /// watermark: full ones always, the partial remainder only when `force` (the
     /// batch timer fired or batching is off).
     mutating func proposeBatches(now: UInt64, force: Bool, into actions: inout [Action]) {
-        guard isPrimary else { return }
+        guard isPrimary, viewChangeState.active else { return }
         let policy = configuration.batch
         while !pending.isEmpty, lastAssigned < highWatermark {
             var count = 0
@@ -407,7 +455,11 @@ public struct Replica: Sendable {
             requestTimerRunning = false
             if !awaited.isEmpty {
                 actions.append(.notice(.requestTimerExpired(waiting: awaited.count)))
+                // Suspect the primary: move to the next view.
+                if viewChangeState.active { startViewChange(to: view + 1, now: now, into: &actions) }
             }
+        case .viewChange:
+            onViewChangeTimer(now: now, into: &actions)
         }
     }
 
@@ -446,7 +498,7 @@ public struct Replica: Sendable {
             guard request.payload.count <= configuration.maxPayloadBytes else {
                 return .invalidRequestInBatch(index: index, reason: "payload too large")
             }
-            if let seen = awaited[request.key], seen == Self.fingerprint(request) { continue }
+            if let seen = awaited[request.key], seen.fingerprint == Self.fingerprint(request) { continue }
             guard verifier.verify(request, key: client.publicKey) else {
                 return .invalidRequestInBatch(index: index, reason: "signature does not verify")
             }
@@ -554,6 +606,10 @@ public struct Replica: Sendable {
             fresh.append(request)
         }
         let sequence = certificate.sequence
+        if viewChangeState.active && certificate.view == view {
+            // The view works: the next view change waits the base timeout again.
+            viewChangeState.attempts = 0
+        }
         lastDispatched = sequence
         lastAssigned = max(lastAssigned, sequence)
         dispatched.append(DispatchedBlock(view: certificate.view, sequence: sequence, requests: fresh.map(\.key)))
@@ -624,9 +680,9 @@ public struct Replica: Sendable {
                 requestTimerRunning = false
                 actions.append(.cancelTimer(.request))
             }
-        } else {
+        } else if viewChangeState.active {
             requestTimerRunning = true
-            actions.append(.setTimer(.request, after: configuration.requestTimeout))
+            actions.append(.setTimer(.request, after: viewChangeTimeout))
         }
     }
 
@@ -711,7 +767,7 @@ public struct Replica: Sendable {
         makeStable(proof, now: now, into: &actions)
     }
 
-    mutating func makeStable(_ proof: CheckpointProof, now: UInt64, into actions: inout [Action]) {
+    mutating func makeStable(_ proof: CheckpointProof, now: UInt64, propose: Bool = true, into actions: inout [Action]) {
         let sequence = proof.sequence
         let root = proof.stateRoot
         stableCheckpoint = proof
@@ -723,6 +779,6 @@ public struct Replica: Sendable {
         actions.append(.persist(.stableCheckpoint(proof)))
         actions.append(.notice(.checkpointStable(sequence: sequence, stateRoot: root)))
         // The window moved: batches held back by the high watermark can go now.
-        proposeBatches(now: now, force: !batchTimerRunning, into: &actions)
+        if propose { proposeBatches(now: now, force: !batchTimerRunning, into: &actions) }
     }
 }

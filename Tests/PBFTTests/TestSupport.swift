@@ -152,6 +152,8 @@ struct Network {
     var duplicatePercent: UInt64 = 0
     var delivered = 0
     var keepBlocks = true
+    /// Crashed replicas: they handle nothing and nothing reaches or leaves them.
+    var crashed: Set<Int> = []
 
     init(_ setup: TestSetup, seed: UInt64) throws {
         self.setup = setup
@@ -178,6 +180,7 @@ struct Network {
     }
 
     mutating func deliver(_ event: Event, to index: Int) {
+        guard !crashed.contains(index) else { return }
         let actions = nodes[index].replica.handle(event)
         perform(actions, at: index)
     }
@@ -222,6 +225,10 @@ struct Network {
             #expect(durable.prePrepared[signed.body.sequence]?.prePrepare.body.digest == signed.body.digest, "seed \(seed)")
         case let .commit(signed):
             #expect(durable.prepared[signed.body.sequence]?.digest == signed.body.digest, "seed \(seed)")
+        case let .viewChange(signed, _):
+            #expect(durable.view >= signed.body.newView, "seed \(seed)")
+        case let .newView(signed, _):
+            #expect(durable.activeView >= signed.body.view, "seed \(seed)")
         default:
             break
         }
@@ -251,6 +258,7 @@ struct Network {
     }
 
     mutating func enqueue(_ message: Message, from: ReplicaID, to: ReplicaID) {
+        if crashed.contains(Int(from.rawValue)) || crashed.contains(Int(to.rawValue)) { return }
         if let filter, !filter(from, to, message) { return }
         let sent = tamper?(from, to, message) ?? message
         if dropPercent > 0 && random.next() % 100 < dropPercent { return }
