@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "Matching"),
         .target(name: "FIX"),
         .target(name: "Ledger", dependencies: ["Cryptography"]),
+        .target(name: "Mirror", dependencies: ["Ledger", "CLibPQ", "Cryptography"]),
         .target(name: "PBFT", dependencies: ["Cryptography"]),
         .target(
             name: "Network",
@@ -48,6 +49,7 @@ let package = Package(
                 "Cryptography",
                 "Matching",
                 "Ledger",
+                "Mirror",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,6 +60,7 @@ let package = Package(
         .testTarget(name: "MatchingTests", dependencies: ["Matching"]),
         .testTarget(name: "FIXTests", dependencies: ["FIX"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Cryptography"]),
+        .testTarget(name: "MirrorTests", dependencies: ["Mirror", "Ledger", "Cryptography", "CLibPQ"]),
         .testTarget(name: "PBFTTests", dependencies: ["PBFT", "Cryptography"]),
         .testTarget(
             name: "NetworkTests",
