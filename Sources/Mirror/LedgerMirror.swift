@@ -77,6 +77,18 @@ package final class LedgerMirror {
         return progress
     }
 
+    /// The ledger replayed to `height` from the directory, read-only.
+    package func chain(at height: UInt64) throws -> LedgerChain {
+        let store: BlockStore
+        do { store = try BlockStore(directory: ledgerDirectory + "/blocks", readOnly: true) } catch {
+            throw MirrorError("--data=\(ledgerDirectory): \(error)")
+        }
+        guard height <= UInt64(store.count) else {
+            throw MirrorError("mirror_watermark.height=\(height): the ledger at \(ledgerDirectory) has only \(store.count) blocks")
+        }
+        return try replay(store, to: height)
+    }
+
     /// The chain at `height`: kept from the last pass when it is there, else
     /// replayed from genesis.
     private func replay(_ store: BlockStore, to height: UInt64) throws -> LedgerChain {
