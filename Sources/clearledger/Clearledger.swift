@@ -17,6 +17,8 @@ struct Clearledger: ParsableCommand {
             GenesisCommand.self,
             AdminCommand.self,
             LedgerCommand.self,
+            MirrorCommand.self,
+            ReconcileCommand.self,
             BenchCommand.self,
         ]
     )
