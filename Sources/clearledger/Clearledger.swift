@@ -19,6 +19,7 @@ struct Clearledger: ParsableCommand {
             LedgerCommand.self,
             MirrorCommand.self,
             ReconcileCommand.self,
+            ReportCommand.self,
             BenchCommand.self,
         ]
     )

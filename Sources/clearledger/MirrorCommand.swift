@@ -153,3 +153,66 @@ struct ReconcileCommand: ParsableCommand {
         }
     }
 }
+
+extension ReportFormat: ExpressibleByArgument {}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Run a report from Database/reports against the mirror database.",
+        discussion: """
+            Reports: holdings, cap-table, trades (by day and security, with VWAP), settlement-failures, \
+            supply-check and chain-check (must be empty), movement-check. Options become bind parameters \
+            for the file's psql variables (--at is :'height'); the same files run under psql -v name=value -f FILE.
+            """)
+
+    @Argument(help: "Report name (file name without .sql).")
+    var name: String
+
+    @Option(help: "libpq connection string or URI.")
+    var db: String
+
+    @Option(help: "Block height to report at (default: the watermark).")
+    var at: UInt64?
+
+    @Option(help: "Security symbol or id.")
+    var security: String?
+
+    @Option(help: "Account id.")
+    var account: UInt32?
+
+    @Option(help: "movement-check: opening height.")
+    var from: UInt64?
+
+    @Option(help: "movement-check: closing height (default: the watermark).")
+    var to: UInt64?
+
+    @Option(help: "table, csv or json.")
+    var format: ReportFormat = .table
+
+    @Option(help: "Reports folder (default: Database/reports of the checkout).")
+    var reports: String?
+
+    func run() throws {
+        try runReportingErrors {
+            let folder = try databaseFolder(reports, "reports", flag: "--reports")
+            let report = try Report.load(name: name, directory: folder)
+            var values: [String: String] = [:]
+            values["height"] = at.map(String.init)
+            values["security"] = security
+            values["account"] = account.map(String.init)
+            values["from"] = from.map(String.init)
+            values["to"] = to.map(String.init)
+            let given: [(String, Bool)] = [("security", security != nil), ("account", account != nil), ("from", from != nil), ("to", to != nil),
+                                           ("height", at != nil)]
+            for (variable, isGiven) in given where isGiven && !report.variables.contains(variable) {
+                throw CLIError("--\(variable == "height" ? "at" : variable): report \(name) takes no such parameter (it takes: \(report.variables.joined(separator: ", ")))")
+            }
+            if report.variables.contains("security") && security == nil {
+                throw CLIError("--security: report \(name) needs a security symbol or id")
+            }
+            let connection = try connect(db)
+            print(format.render(try report.run(connection, values: values)))
+        }
+    }
+}

@@ -39,6 +39,9 @@ final class LedgerBuilder {
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
 
+    /// Moves the next block's time forward (it also gets the usual hour).
+    func skip(hours: Int64) { time += hours * 3_600_000_000 }
+
     /// Closes the node, as a stopped member would.
     func close() { node = nil }
 
