@@ -50,7 +50,7 @@ package final class LedgerMirror {
     /// batch. Throws `MirrorError` when history disagrees (nothing written for
     /// that batch), `PostgresError` when the database fails (the batch rolled back).
     @discardableResult
-    package func mirrorAvailable(into connection: PostgresConnection) throws -> MirrorProgress {
+    package func mirrorAvailable(into connection: PostgresConnection, through limit: UInt64? = nil) throws -> MirrorProgress {
         let store: BlockStore
         do { store = try BlockStore(directory: ledgerDirectory + "/blocks", readOnly: true) } catch {
             throw MirrorError("--data=\(ledgerDirectory): \(error)")
@@ -66,8 +66,9 @@ package final class LedgerMirror {
         guard current.headHash == mark.hash else {
             throw MirrorError("mirror_watermark.block_hash=\(mark.hash.hex): the ledger's block \(mark.height) has hash \(current.headHash.hex); the database mirrors another chain, nothing written")
         }
-        while current.height < progress.ledgerHeight {
-            let last = min(progress.ledgerHeight, current.height + UInt64(batchBlocks))
+        let target = min(progress.ledgerHeight, limit ?? progress.ledgerHeight)
+        while current.height < target {
+            let last = min(target, current.height + UInt64(batchBlocks))
             let written = try writeBatch(from: &current, through: last, store: store, connection: connection)
             chain = current
             progress.blocks = Int(last - mark.height)
