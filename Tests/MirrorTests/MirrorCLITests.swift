@@ -1,0 +1,115 @@
+import Foundation
+@testable import Mirror
+import Testing
+
+/// The real `clearledger` binary, built beside this test bundle.
+enum CLI {
+    static let binary: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("clearledger").path
+    }()
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    @discardableResult
+    static func run(_ arguments: [String], in directory: String) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// A ledger made with `ledger init` and `admin` commands: ACME, 5,000 to
+    /// Alice, 1,200 of them transferred to O'Brien.
+    static func ledger() throws -> String {
+        let dir = NSTemporaryDirectory() + "clearledger-mirror-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for name in ["admin", "exchange", "m1"] { try expectOK(["keygen", "--out", name], in: dir) }
+        try expectOK(["genesis", "--out", "genesis.json", "--chain-id", "cli-mirror", "--member", "1,alpha,127.0.0.1:7001,m1/public.pem",
+                      "--admin-key", "admin/public.pem", "--exchange-key", "exchange/public.pem",
+                      "--account", "1,Issuer,1", "--account", "2,Alice,1", "--account", "3,O'Brien,1"], in: dir)
+        try expectOK(["ledger", "init", "--genesis", "genesis.json", "--ledger", "L"], in: dir)
+        try admin(["create-security", "--id", "1", "--symbol", "ACME", "--name", "Acme", "--issuer", "1", "--authorized", "1000000"], in: dir)
+        try admin(["issue", "--security", "ACME", "--to", "2", "--shares", "5000"], in: dir)
+        try admin(["transfer", "--security", "ACME", "--from", "2", "--to", "3", "--shares", "1200"], in: dir)
+        return dir
+    }
+
+    static func admin(_ arguments: [String], in dir: String) throws {
+        try expectOK(["admin"] + arguments + ["--key", "admin/private.pem", "--ledger", "L"], in: dir)
+    }
+
+    static func expectOK(_ arguments: [String], in dir: String) throws {
+        let r = try run(arguments, in: dir)
+        #expect(r.status == 0, "\(arguments): \(r.stderr)")
+    }
+}
+
+@Suite struct MirrorCLITests {
+    @Test func migrateMirrorReconcileReport() throws {
+        let database = try TestDatabase("cli")
+        let dir = try CLI.ledger()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = database.conninfo
+        let migrations = TestDatabase.repositoryRoot + "/Database/migrations"
+        let reports = TestDatabase.repositoryRoot + "/Database/reports"
+
+        let m1 = try CLI.run(["mirror", "migrate", "--db", db, "--migrations", migrations], in: dir)
+        #expect(m1.status == 0 && m1.stdout.contains("applied 0001_"), "\(m1.stderr)")
+        let m2 = try CLI.run(["mirror", "migrate", "--db", db, "--migrations", migrations], in: dir)
+        #expect(m2.status == 0 && m2.stdout.contains("0 applied now"), "\(m2.stdout)")
+
+        let r1 = try CLI.run(["mirror", "run", "--data", "L", "--db", db, "--once"], in: dir)
+        #expect(r1.status == 0 && r1.stdout.contains("mirrored 3 blocks") && r1.stdout.contains("lag 0"), "\(r1.stdout) \(r1.stderr)")
+        let r2 = try CLI.run(["mirror", "run", "--data", "L", "--db", db, "--once"], in: dir)
+        #expect(r2.status == 0 && r2.stdout.contains("mirrored 0 blocks"), "\(r2.stdout)")
+        try CLI.admin(["deposit", "--account", "3", "--amount", "700"], in: dir)
+        let r3 = try CLI.run(["mirror", "run", "--data", "L", "--db", db, "--once"], in: dir)
+        #expect(r3.stdout.contains("mirrored 1 blocks") && r3.stdout.contains("to height 4"), "\(r3.stdout)")
+
+        let ok = try CLI.run(["reconcile", "--db", db, "--data", "L"], in: dir)
+        #expect(ok.status == 0 && ok.stdout.contains("reconcile: OK at height 4"), "\(ok.stdout) \(ok.stderr)")
+        try "account,security,shares\n2,ACME,3800\n3,ACME,1200\n".write(toFile: dir + "/statement.csv", atomically: true, encoding: .utf8)
+        let st = try CLI.run(["reconcile", "--db", db, "--data", "L", "--statement", "statement.csv"], in: dir)
+        #expect(st.status == 0, "\(st.stdout) \(st.stderr)")
+
+        let cap = try CLI.run(["report", "cap-table", "--db", db, "--security", "ACME", "--format", "csv", "--reports", reports], in: dir)
+        #expect(cap.stdout == "security,account,name,shares,percent\nACME,2,Alice,3800,76.0000\nACME,3,O'Brien,1200,24.0000\n", "\(cap.stdout) \(cap.stderr)")
+        let early = try CLI.run(["report", "cap-table", "--db", db, "--security", "ACME", "--at", "2", "--format", "json", "--reports", reports], in: dir)
+        #expect(early.stdout == "[{\"security\":\"ACME\",\"account\":\"2\",\"name\":\"Alice\",\"shares\":\"5000\",\"percent\":\"100.0000\"}]\n")
+        let hostile = try CLI.run(["report", "cap-table", "--db", db, "--security", "ACME'; DROP TABLE holdings; --", "--reports", reports], in: dir)
+        #expect(hostile.status == 0 && hostile.stdout.hasSuffix("(0 rows)\n"), "\(hostile.stdout)")
+        let unknown = try CLI.run(["report", "nope", "--db", db, "--reports", reports], in: dir)
+        #expect(unknown.status == 1 && unknown.stderr.hasPrefix("error: report=nope: no file"))
+        let usage = try CLI.run(["report", "cap-table", "--db", db, "--format", "xml"], in: dir)
+        #expect(usage.status == 2)
+
+        // Tampering: reconcile names the row and exits 1.
+        let connection = try database.connect()
+        try connection.query("UPDATE holdings SET shares = 1000 WHERE account_id = 3")
+        let bad = try CLI.run(["reconcile", "--db", db, "--data", "L", "--statement", "statement.csv"], in: dir)
+        #expect(bad.status == 1)
+        #expect(bad.stdout.contains("holding account=3 security=1 (ACME): database 1000, ledger 1200"), "\(bad.stdout)")
+        #expect(bad.stdout.contains("statement line 3: account=3 security=ACME: statement 1200, database 1000"), "\(bad.stdout)")
+        #expect(bad.stdout.contains("reconcile: 4 difference(s) at height 4"), "\(bad.stdout)")
+
+        let noDB = try CLI.run(["mirror", "run", "--data", "L", "--db", "dbname=no_such_database_here", "--once"], in: dir)
+        #expect(noDB.status == 1 && noDB.stderr.hasPrefix("error: --db: connect: ") && noDB.stderr.split(separator: "\n").count == 1, "\(noDB.stderr)")
+        let noLedger = try CLI.run(["mirror", "run", "--data", "nowhere", "--db", db, "--once"], in: dir)
+        #expect(noLedger.status == 1 && noLedger.stderr.contains("--data=nowhere"), "\(noLedger.stderr)")
+    }
+}
