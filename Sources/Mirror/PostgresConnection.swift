@@ -165,7 +165,7 @@ package final class PostgresConnection {
             let count = Int(PQntuples(result))
             var columns: [String] = []
             columns.reserveCapacity(fields)
-            for f in 0..<fields { columns.append(Self.text(PQfname(result, Int32(f)))) }
+            for f in 0..<fields { columns.append(PQfname(result, Int32(f)).map { String(cString: $0) } ?? "?column?") }
             var rows: [[String?]] = []
             rows.reserveCapacity(count)
             for r in 0..<count {
@@ -175,7 +175,7 @@ package final class PostgresConnection {
                     if PQgetisnull(result, Int32(r), Int32(f)) != 0 {
                         row.append(nil)
                     } else {
-                        row.append(Self.text(PQgetvalue(result, Int32(r), Int32(f))))
+                        row.append(PQgetvalue(result, Int32(r), Int32(f)).map { String(cString: $0) } ?? "")
                     }
                 }
                 rows.append(row)
@@ -197,11 +197,12 @@ package final class PostgresConnection {
         return PostgresError(context: context, sqlState: state, message: message)
     }
 
+    /// libpq's message on one line (it puts hints on a second, tab-indented one).
     private static func text(_ pointer: UnsafePointer<CChar>?) -> String {
         guard let pointer else { return "no message" }
         var text = String(cString: pointer)
         while text.last == "\n" || text.last == " " { text.removeLast() }
-        return text
+        return text.split(whereSeparator: { $0 == "\n" || $0 == "\t" }).joined(separator: " ")
     }
 
     /// The statement's first words, so an error says which statement failed

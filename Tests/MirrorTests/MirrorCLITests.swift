@@ -113,3 +113,79 @@ enum CLI {
         #expect(noLedger.status == 1 && noLedger.stderr.contains("--data=nowhere"), "\(noLedger.stderr)")
     }
 }
+
+/// PostgreSQL unreachable under a running `mirror run`, then back: the mirror
+/// retries with back-off, says how far the ledger is, and catches up with
+/// nothing lost or doubled. The shared test server must stay up for the other
+/// tests, so the mirror reaches it through a socket symlink in a folder of its
+/// own: removing the link (and ending the mirror's backend) is the outage.
+@Suite struct MirrorOutageTests {
+    /// Polls until the watermark reaches `height`.
+    static func waitForHeight(_ db: PostgresConnection, _ height: Int, seconds: Double = 30) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let value = try? db.value("SELECT height FROM mirror_watermark"), Int(value) == height { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    @Test func survivesPostgresOutages() throws {
+        let (database, db) = try TestDatabase.migrated("outage")
+        guard let host = ProcessInfo.processInfo.environment["PGHOST"] else { return }
+        let port = ProcessInfo.processInfo.environment["PGPORT"] ?? "5432"
+        let linkDir = "/tmp/clm-link-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        try FileManager.default.createDirectory(atPath: linkDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: linkDir) }
+        let link = linkDir + "/.s.PGSQL.\(port)"
+        func up() throws { try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: host + "/.s.PGSQL.\(port)") }
+        func down() throws {
+            try FileManager.default.removeItem(atPath: link)
+            try db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [database.name])
+        }
+
+        let dir = try CLI.ledger()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let mirror = Process()
+        mirror.executableURL = URL(fileURLWithPath: CLI.binary)
+        mirror.arguments = ["mirror", "run", "--data", "L", "--db", "host=\(linkDir) port=\(port) dbname=\(database.name)", "--poll-ms", "20"]
+        mirror.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let log = dir + "/mirror.err"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        mirror.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        mirror.standardOutput = FileHandle.nullDevice
+        try mirror.run()
+        // SIGKILL, as a crash would: the child runs with SIGTERM blocked (inherited
+        // from the test runner's threads), so terminate() would wait forever.
+        func stop() {
+            if mirror.isRunning { kill(mirror.processIdentifier, SIGKILL) }
+            mirror.waitUntilExit()
+        }
+        defer { stop() }
+
+        usleep(500_000) // a few failed attempts while the server is unreachable
+        #expect(try db.value("SELECT count(*) FROM mirror_watermark") == "0")
+        try up()
+        #expect(Self.waitForHeight(db, 3))
+        try CLI.admin(["deposit", "--account", "2", "--amount", "10"], in: dir)
+        #expect(Self.waitForHeight(db, 4))
+
+        // Down again while blocks arrive; up again: everything once.
+        try down()
+        try CLI.admin(["deposit", "--account", "2", "--amount", "20"], in: dir)
+        try CLI.admin(["issue", "--security", "ACME", "--to", "3", "--shares", "5"], in: dir)
+        usleep(500_000)
+        #expect(try db.value("SELECT height FROM mirror_watermark") == "4")
+        try up()
+        #expect(Self.waitForHeight(db, 6))
+        stop()
+
+        #expect(try db.rows("SELECT count(*), count(DISTINCT height), max(height) FROM blocks") == [["6", "6", "6"]])
+        #expect(try db.rows("SELECT account_id, amount FROM cash_balances") == [["2", "30"]])
+        #expect(try db.rows("SELECT account_id, shares FROM holdings ORDER BY 1") == [["2", "3800"], ["3", "1205"]])
+        let stderr = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(stderr.contains("mirror: PostgreSQL unavailable (connect: "), "\(stderr)")
+        #expect(stderr.contains("ledger at height 3; retrying in"), "\(stderr)")
+        #expect(stderr.contains("ledger at height 6; retrying in"), "\(stderr)")
+    }
+}
