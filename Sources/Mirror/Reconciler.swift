@@ -55,6 +55,8 @@ package struct ReconcileReport: Sendable {
     package var balances = 0
     package var securities = 0
     package var statementLines = 0
+    /// Blocks whose commit certificate was checked against the genesis members.
+    package var certified = 0
     /// Every disagreement, one line each, naming the row.
     package var differences: [String] = []
 
@@ -62,7 +64,7 @@ package struct ReconcileReport: Sendable {
 
     package var summary: String {
         (agrees ? "reconcile: OK" : "reconcile: \(differences.count) difference(s)")
-            + " at height \(height): \(blocks) blocks, \(holdings) holdings, \(balances) cash balances, \(securities) securities"
+            + " at height \(height): \(blocks) blocks (\(certified) with a commit certificate), \(holdings) holdings, \(balances) cash balances, \(securities) securities"
             + (statementLines > 0 ? ", \(statementLines) statement lines" : "") + " checked"
     }
 }
@@ -182,6 +184,7 @@ package enum Reconciler {
         for row in try db.query(ReconcileSQL.gaps).rows {
             report.differences.append("blocks: \(row[0] ?? "?") rows for heights 1…\(row[1] ?? "?") up to the watermark \(row[2] ?? "?"), or the watermark hash is not block \(row[2] ?? "?")'s")
         }
+        try checkCertificates(db, genesis: genesis, report: &report)
         for row in try db.query(ReconcileSQL.holdingMovements).rows {
             report.differences.append("holding_movements account=\(row[0] ?? "?") security=\(row[1] ?? "?") sum to \(row[2] ?? "0"), holdings says \(row[3] ?? "0")")
         }
@@ -190,6 +193,41 @@ package enum Reconciler {
         }
         for row in try db.query(ReconcileSQL.supply).rows {
             report.differences.append("security \(row[0] ?? "?") (\(row[1] ?? "?")): issued \(row[2] ?? "?"), holdings sum to \(row[3] ?? "0")")
+        }
+    }
+
+    /// Finality from the rows alone: the header is rebuilt from its columns, and
+    /// the stored certificate must carry 2f+1 valid signatures of genesis members
+    /// over (view, sequence, that header's hash) — `Genesis.isFinal`.
+    static func checkCertificates(_ db: PostgresConnection, genesis: Genesis, report: inout ReconcileReport) throws {
+        let rows = try db.query("""
+            SELECT height, previous_hash, view, sequence, time_us, transactions_root, state_root, certificate
+            FROM blocks WHERE certificate IS NOT NULL ORDER BY height
+            """).rows
+        for row in rows {
+            let height = row[0] ?? "?"
+            do {
+                guard let h = row[0].flatMap({ UInt64($0) }), let view = row[2].flatMap({ UInt64($0) }),
+                      let sequence = row[3].flatMap({ UInt64($0) }), let time = row[4].flatMap({ Int64($0) }) else {
+                    throw MirrorError("a header column is not an integer")
+                }
+                let header = BlockHeader(height: h, previousHash: try Watermark.digest(row[1], field: "previous_hash"), view: view,
+                                         sequence: sequence, timestamp: time,
+                                         transactionsRoot: try Watermark.digest(row[5], field: "transactions_root"),
+                                         stateRoot: try Watermark.digest(row[6], field: "state_root"))
+                guard let text = row[7], text.hasPrefix("\\x"), let bytes = try? Hex.decode(String(text.dropFirst(2))) else {
+                    throw MirrorError("certificate is not bytea")
+                }
+                var reader = ByteReader(bytes)
+                let certificate = try CommitCertificate.decode(from: &reader)
+                try reader.expectEnd("certificate")
+                report.certified += 1
+                if !genesis.isFinal(Block(header: header, transactions: []), certificate: certificate) {
+                    report.differences.append("block \(height) certificate: not \(2 * genesis.f + 1) valid signatures of genesis members over its view, sequence and header hash")
+                }
+            } catch {
+                report.differences.append("block \(height) certificate: \(error)")
+            }
         }
     }
 

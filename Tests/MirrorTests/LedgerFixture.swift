@@ -27,6 +27,8 @@ final class LedgerBuilder {
     private(set) var node: LedgerNode?
     private var adminNonce: UInt64 = 0
     private var exchangeNonce: UInt64 = 0
+    /// Commit each block with a certificate signed by the one genesis member (f = 0).
+    var certify = false
     /// 2026-11-25 10:00:00 UTC, one hour per block.
     private var time: Timestamp = 1_795_600_800_000_000
 
@@ -63,7 +65,14 @@ final class LedgerBuilder {
     private func commit(_ txs: [SignedTransaction]) throws -> Receipt {
         guard let node else { throw StoreError(path: directory, reason: "closed") }
         time += 3_600_000_000
-        return try node.commit(node.chain.makeBlock(timestamp: time, transactions: txs))
+        let block = node.chain.makeBlock(timestamp: time, transactions: txs)
+        var certificate: CommitCertificate?
+        if certify {
+            let bytes = CommitCertificate.signingBytes(view: block.header.view, sequence: block.header.sequence, blockHash: block.hash)
+            certificate = CommitCertificate(view: block.header.view, sequence: block.header.sequence, blockHash: block.hash,
+                                            votes: [.init(member: 1, signature: try Keys.member.signature(for: bytes))])
+        }
+        return try node.commit(block, certificate: certificate)
     }
 
     /// Accounts 1 Issuer, 2 Alice, 3 "O'Brien" (a quote and SQL in the name),
@@ -71,8 +80,9 @@ final class LedgerBuilder {
     /// cash to Bob; then a batch: 101 Bob buys 100 @ 250, 102 Bob buys 100,000
     /// (Alice lacks the shares: fails), 103 Bob buys 50 @ 260.
     /// Hand-computed: Alice 9,850 ACME and 38,000 cash; Bob 150 ACME and 962,000 cash.
-    static func standard() throws -> LedgerBuilder {
+    static func standard(certify: Bool = false) throws -> LedgerBuilder {
         let b = try LedgerBuilder()
+        b.certify = certify
         try b.admin([
             .createAccount(Account(id: 1, name: "Issuer", member: 1)),
             .createAccount(Account(id: 2, name: "Alice", member: 1, eligible: true)),

@@ -52,6 +52,23 @@ import Testing
         #expect(found == ["holding_movements account=3 security=7 sum to 100, holdings says 150"], "\(found)")
     }
 
+    /// Finality from the rows alone: certificates checked against the genesis keys.
+    @Test func checksCommitCertificates() throws {
+        let (database, db) = try TestDatabase.migrated("certificates")
+        _ = database
+        let ledger = try LedgerBuilder.standard(certify: true)
+        try LedgerMirror(ledgerDirectory: ledger.directory, genesis: ledger.genesis).mirrorAvailable(into: db)
+        let clean = try Reconciler.reconcile(db, ledgerDirectory: ledger.directory, genesis: ledger.genesis)
+        #expect(clean.agrees && clean.certified == 3, "\(clean.differences)")
+        // One flipped bit in block 2's signature (the last 64 bytes of the certificate).
+        try db.query("UPDATE blocks SET certificate = set_byte(certificate, octet_length(certificate) - 1, get_byte(certificate, octet_length(certificate) - 1) # 1) WHERE height = 2")
+        try db.query("UPDATE blocks SET certificate = substring(certificate FROM 1 FOR 10) WHERE height = 3")
+        let found = try differences(db, ledger)
+        #expect(found.contains("block 2 certificate: not 1 valid signatures of genesis members over its view, sequence and header hash"), "\(found)")
+        #expect(found.contains { $0.hasPrefix("block 3 certificate: certificate.") }, "\(found)")
+        #expect(found.count == 2, "\(found)")
+    }
+
     @Test func comparesAnExternalStatement() throws {
         let (database, db, ledger) = try mirrored("statement")
         _ = database
