@@ -68,8 +68,8 @@ package final class LedgerMirror {
         }
         let target = min(progress.ledgerHeight, limit ?? progress.ledgerHeight)
         while current.height < target {
-            let last = min(target, current.height + UInt64(batchBlocks))
-            let written = try writeBatch(from: &current, through: last, store: store, connection: connection)
+            let (written, last) = try writeBatch(from: &current, through: min(target, current.height + UInt64(batchBlocks)),
+                                                 store: store, connection: connection)
             chain = current
             progress.blocks = Int(last - mark.height)
             progress.rows += written
@@ -115,10 +115,15 @@ package final class LedgerMirror {
         }
     }
 
-    /// Executes blocks current.height+1 … last on a copy, then writes them in one
-    /// transaction. `current` advances only when the transaction committed.
-    private func writeBatch(from current: inout LedgerChain, through last: UInt64, store: BlockStore,
-                            connection: PostgresConnection) throws -> Int {
+    /// A batch also ends once it holds this many rows, so that a run of large
+    /// blocks (5,000 trades make 25,000 rows) does not buffer gigabytes.
+    package var batchRowLimit = 250_000
+
+    /// Executes blocks current.height+1 … `limit` (fewer past `batchRowLimit`
+    /// rows) on a copy, then writes them in one transaction; returns the rows
+    /// and the last height written. `current` advances only after COMMIT.
+    private func writeBatch(from current: inout LedgerChain, through limit: UInt64, store: BlockStore,
+                            connection: PostgresConnection) throws -> (rows: Int, last: UInt64) {
         let startHeight = current.height
         let startHash = current.headHash
         var trial = current
@@ -130,7 +135,10 @@ package final class LedgerMirror {
             touchedAccounts.formUnion(trial.state.accounts.keys)
             touchedSecurities.formUnion(trial.state.securities.keys)
         }
-        for height in (startHeight + 1)...last {
+        var last = startHeight
+        while last < limit, last == startHeight || rows.count < batchRowLimit {
+            last += 1
+            let height = last
             let stored = try read(store, height: height)
             let header = stored.block.header
             guard header.previousHash == trial.headHash else {
@@ -182,7 +190,7 @@ package final class LedgerMirror {
             return count
         }
         current = trial
-        return written
+        return (written, last)
     }
 
     /// Current holdings and cash of every (account, asset) the batch touched:
@@ -227,6 +235,8 @@ private struct Rows {
     var trades = CopyBuffer()
     var holdingMovements = CopyBuffer()
     var cashMovements = CopyBuffer()
+
+    var count: Int { blocks.rows + transactions.rows + trades.rows + holdingMovements.rows + cashMovements.rows }
 
     mutating func add(_ stored: StoredBlock, movements: [[Movement]], accounts: inout Set<AccountID>,
                       securities: inout Set<SecurityID>, balances: inout Set<UInt64>) {

@@ -69,6 +69,20 @@ import Testing
         #expect(try db.rows(counts) == [["6", "10", "3", "7", "7"]])
     }
 
+    /// A batch ends at `batchRowLimit` rows (at least one block each): same rows.
+    @Test func rowLimitSplitsBatches() throws {
+        let (database, db) = try TestDatabase.migrated("rowlimit")
+        _ = database
+        let ledger = try LedgerBuilder.standard()
+        let mirror = LedgerMirror(ledgerDirectory: ledger.directory, genesis: ledger.genesis, batchBlocks: 100)
+        mirror.batchRowLimit = 1
+        let progress = try mirror.mirrorAvailable(into: db, through: 2)
+        #expect(progress.blocks == 2 && progress.height == 2 && progress.lag == 1)
+        #expect(try mirror.mirrorAvailable(into: db).blocks == 1)
+        #expect(try db.rows("SELECT (SELECT count(*) FROM blocks), (SELECT count(*) FROM holding_movements), (SELECT height FROM mirror_watermark)")
+            == [["3", "5", "3"]])
+    }
+
     @Test func refusesABlockThatDoesNotChain() throws {
         let (database, db) = try TestDatabase.migrated("fork")
         _ = database
