@@ -39,6 +39,8 @@ package final class LedgerMirror {
     /// The ledger state at the watermark, kept between passes; nil until the
     /// first pass replays up to the watermark.
     private var chain: LedgerChain?
+    /// Height of the snapshot the last replay started from (0: genesis or kept state).
+    package private(set) var restoredFromSnapshot: UInt64 = 0
 
     package init(ledgerDirectory: String, genesis: Genesis, batchBlocks: Int = 200) {
         self.ledgerDirectory = ledgerDirectory
@@ -90,12 +92,17 @@ package final class LedgerMirror {
         return try replay(store, to: height)
     }
 
-    /// The chain at `height`: kept from the last pass when it is there, else
-    /// replayed from genesis.
+    /// The chain at `height`: kept from the last pass when it is there, else from
+    /// the newest usable snapshot at or below it, else replayed from genesis.
     private func replay(_ store: BlockStore, to height: UInt64) throws -> LedgerChain {
         var current: LedgerChain
         if let chain, chain.height <= height {
             current = chain
+        } else if let restored = LedgerNode.newestSnapshot(in: ledgerDirectory, genesis: genesis, atOrBelow: height, headHash: { at in
+            (try? read(store, height: at))?.block.hash
+        }) {
+            current = restored
+            restoredFromSnapshot = restored.height
         } else {
             do { current = try LedgerChain(genesis: genesis) } catch { throw MirrorError("genesis: \(error)") }
         }

@@ -13,10 +13,10 @@ enum Keys {
     static let member = key(4)
 }
 
-func makeGenesis(chainID: String = "mirror-test") -> Genesis {
+func makeGenesis(chainID: String = "mirror-test", checkpointInterval: UInt64 = 1000) -> Genesis {
     Genesis(chainID: chainID, members: [.init(id: 1, name: "m1", address: "127.0.0.1:7001", publicKey: Keys.member.publicKey)],
             f: 0, adminKeys: [Keys.admin.publicKey], exchangeKey: Keys.exchange.publicKey,
-            checkpointInterval: 1000, accounts: [], securities: [])
+            checkpointInterval: checkpointInterval, accounts: [], securities: [])
 }
 
 /// A ledger directory written through the Ledger API, one block per call, with
@@ -80,8 +80,8 @@ final class LedgerBuilder {
     /// cash to Bob; then a batch: 101 Bob buys 100 @ 250, 102 Bob buys 100,000
     /// (Alice lacks the shares: fails), 103 Bob buys 50 @ 260.
     /// Hand-computed: Alice 9,850 ACME and 38,000 cash; Bob 150 ACME and 962,000 cash.
-    static func standard(certify: Bool = false) throws -> LedgerBuilder {
-        let b = try LedgerBuilder()
+    static func standard(certify: Bool = false, genesis: Genesis = makeGenesis()) throws -> LedgerBuilder {
+        let b = try LedgerBuilder(genesis: genesis)
         b.certify = certify
         try b.admin([
             .createAccount(Account(id: 1, name: "Issuer", member: 1)),

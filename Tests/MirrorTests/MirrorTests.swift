@@ -1,3 +1,4 @@
+import Foundation
 import Cryptography
 import Ledger
 @testable import Mirror
@@ -67,6 +68,29 @@ import Testing
         try ledger.admin([.deposit(account: 2, amount: 5)])
         #expect(try first.mirrorAvailable(into: db).blocks == 1)
         #expect(try db.rows(counts) == [["6", "10", "3", "7", "7"]])
+    }
+
+    /// A new mirror process starts from the ledger's newest snapshot at or below
+    /// the watermark instead of replaying from genesis; a corrupt one is skipped.
+    @Test func resumesFromASnapshot() throws {
+        let (database, db) = try TestDatabase.migrated("snapshot")
+        _ = database
+        let ledger = try LedgerBuilder.standard(genesis: makeGenesis(checkpointInterval: 2))
+        try LedgerMirror(ledgerDirectory: ledger.directory, genesis: ledger.genesis).mirrorAvailable(into: db)
+        try ledger.admin([.deposit(account: 2, amount: 1)])
+        let fresh = LedgerMirror(ledgerDirectory: ledger.directory, genesis: ledger.genesis)
+        #expect(try fresh.mirrorAvailable(into: db).blocks == 1)
+        #expect(fresh.restoredFromSnapshot == 2)
+        // Snapshot 4 now exists too; the watermark is 4. Corrupt it: the mirror falls back to 2.
+        let snapshot = ledger.directory + "/snapshots/snapshot-00000000000000000004.snap"
+        #expect(FileManager.default.fileExists(atPath: snapshot))
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: snapshot))
+        try ledger.admin([.deposit(account: 2, amount: 2)])
+        let again = LedgerMirror(ledgerDirectory: ledger.directory, genesis: ledger.genesis)
+        #expect(try again.mirrorAvailable(into: db).blocks == 1)
+        #expect(again.restoredFromSnapshot == 2)
+        let report = try Reconciler.reconcile(db, ledgerDirectory: ledger.directory, genesis: ledger.genesis)
+        #expect(report.agrees, "\(report.differences)")
     }
 
     /// A batch ends at `batchRowLimit` rows (at least one block each): same rows.
