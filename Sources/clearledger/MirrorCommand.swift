@@ -162,7 +162,7 @@ struct ReportCommand: ParsableCommand {
         abstract: "Run a report from Database/reports against the mirror database.",
         discussion: """
             Reports: holdings, cap-table, trades (by day and security, with VWAP), settlement-failures, \
-            supply-check and chain-check (must be empty), movement-check. Options become bind parameters \
+            supply-check and chain-check (must be empty), movement-check, statement (custody statement, semt.002 fields). Options become bind parameters \
             for the file's psql variables (--at is :'height'); the same files run under psql -v name=value -f FILE.
             """)
 
@@ -181,7 +181,7 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Account id.")
     var account: UInt32?
 
-    @Option(help: "movement-check: opening height.")
+    @Option(help: "movement-check, statement: opening (previous statement) height.")
     var from: UInt64?
 
     @Option(help: "movement-check: closing height (default: the watermark).")
@@ -207,6 +207,9 @@ struct ReportCommand: ParsableCommand {
                                            ("height", at != nil)]
             for (variable, isGiven) in given where isGiven && !report.variables.contains(variable) {
                 throw CLIError("--\(variable == "height" ? "at" : variable): report \(name) takes no such parameter (it takes: \(report.variables.joined(separator: ", ")))")
+            }
+            if name == "statement" && account == nil {
+                throw CLIError("--account: report statement needs an account id")
             }
             if report.variables.contains("security") && security == nil {
                 throw CLIError("--security: report \(name) needs a security symbol or id")

@@ -50,6 +50,19 @@ import Testing
         #expect(failures.first?.last?.contains("insufficient shares") == true)
     }
 
+    @Test func custodyStatement() throws {
+        let (database, db, _) = try fixture("statement")
+        _ = database
+        // Alice: 10,000 issued at block 2, 150 sold at block 3, 10 bought at block 4.
+        #expect(try run("statement", db, ["account": "2", "from": "2"]) == [
+            ["2", "Alice", "2026-11-26T13:00:00Z", "4", "2", "settled", "ACME", "Acme Inc", "10000", "10", "150", "9860"],
+        ])
+        #expect(try run("statement", db, ["account": "2", "height": "2"]).map { Array($0[2...]) } == [
+            ["2026-11-25T12:00:00Z", "2", "0", "settled", "ACME", "Acme Inc", "0", "10000", "0", "10000"],
+        ])
+        #expect(try run("statement", db) == [])
+    }
+
     @Test func checksAreEmptyUntilTampered() throws {
         let (database, db, _) = try fixture("checks")
         _ = database
