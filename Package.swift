@@ -32,6 +32,7 @@ let package = Package(
         .target(name: "Exchange", dependencies: ["Matching"]),
         .target(name: "FIX"),
         .target(name: "Ledger", dependencies: ["Cryptography"]),
+        .target(name: "Mirror", dependencies: ["Ledger", "CLibPQ", "Cryptography"]),
         .target(name: "PBFT", dependencies: ["Cryptography"]),
         .target(
             name: "Network",
@@ -49,6 +50,7 @@ let package = Package(
                 "Cryptography",
                 "Matching",
                 "Ledger",
+                "Mirror",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,6 +62,7 @@ let package = Package(
         .testTarget(name: "ExchangeTests", dependencies: ["Exchange", "Matching"]),
         .testTarget(name: "FIXTests", dependencies: ["FIX"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Cryptography"]),
+        .testTarget(name: "MirrorTests", dependencies: ["Mirror", "Ledger", "Cryptography", "CLibPQ"]),
         .testTarget(name: "PBFTTests", dependencies: ["PBFT", "Cryptography"]),
         .testTarget(
             name: "NetworkTests",

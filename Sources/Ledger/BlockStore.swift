@@ -25,7 +25,12 @@ public final class BlockStore {
         var length: Int
     }
 
-    private let lock: DirectoryLock
+    /// Nil for a read-only store, which never takes the directory lock.
+    private let lock: DirectoryLock?
+    /// A read-only store (a mirror or an auditor beside a running node) never
+    /// writes: it takes no lock, cuts no torn tail (it stops before it, since
+    /// the writer may be finishing that very record) and refuses `append`.
+    public let readOnly: Bool
     private var segmentPaths: [String] = []
     private var index: [Location] = []
     private var writeFD: Int32 = -1
@@ -36,17 +41,24 @@ public final class BlockStore {
     /// them, so that a SIGKILL can land in the middle of a record.
     public var tornWriteSimulation: (chunkBytes: Int, pauseMicroseconds: UInt32)?
 
-    public init(directory: String, segmentLimit: Int = 64 << 20) throws(StoreError) {
+    public init(directory: String, segmentLimit: Int = 64 << 20, readOnly: Bool = false) throws(StoreError) {
         self.directory = directory
         self.segmentLimit = segmentLimit
-        try FileIO.makeDirectory(directory)
-        lock = try DirectoryLock(directory: directory)
+        self.readOnly = readOnly
+        if readOnly {
+            guard FileIO.exists(directory) else { throw StoreError(path: directory, reason: "no such block store directory") }
+            lock = nil
+        } else {
+            try FileIO.makeDirectory(directory)
+            lock = try DirectoryLock(directory: directory)
+        }
         let names = try FileIO.list(directory).filter { $0.hasPrefix("segment-") && $0.hasSuffix(".log") }
         for (i, name) in names.enumerated() {
             let path = directory + "/" + name
             try scan(path: path, segment: i, isLast: i == names.count - 1)
             segmentPaths.append(path)
         }
+        if readOnly { return }
         if segmentPaths.isEmpty {
             try startSegment()
         } else {
@@ -88,6 +100,8 @@ public final class BlockStore {
         }
         guard let torn else { return }
         guard isLast else { throw StoreError(path: path, reason: "corrupt \(torn) in a sealed segment") }
+        // A reader sees the records before the tail and leaves the tail to the writer.
+        if readOnly { return }
         // A crash tore the last write: cut it off so appends continue from a clean end.
         let fd = open(path, O_RDWR)
         guard fd >= 0 else { throw .errno(path, "open") }
@@ -121,6 +135,7 @@ public final class BlockStore {
 
     /// Writes all records, then one fsync: the group commit.
     public func append(batch payloads: [[UInt8]]) throws(StoreError) {
+        guard !readOnly else { throw StoreError(path: directory, reason: "opened read-only") }
         guard !payloads.isEmpty else { return }
         var frame: [UInt8] = []
         var pending: [Location] = []

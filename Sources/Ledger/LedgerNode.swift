@@ -170,6 +170,22 @@ public final class LedgerNode {
         for (_, path) in all.dropLast(2) { FileIO.remove(path) }
     }
 
+    /// For readers beside a running node (the mirror): the newest snapshot of the
+    /// ledger `directory` at or below `height` that decodes, verifies its state
+    /// root and whose head is `headHash(itsHeight)`; nil when there is none.
+    /// Reads only; a snapshot being replaced meanwhile is skipped like a corrupt one.
+    public static func newestSnapshot(in directory: String, genesis: Genesis, atOrBelow height: UInt64,
+                                      headHash: (UInt64) -> SHA256Digest?) -> LedgerChain? {
+        guard let all = try? snapshots(in: directory + "/snapshots") else { return nil }
+        for (at, path) in all.reversed() where at <= height && at > 0 {
+            guard let restored = try? loadSnapshot(path, authority: genesis.authority), restored.height == at,
+                  restored.state.stateTreeBucketBits == genesis.stateTreeBucketBits,
+                  let expected = headHash(at), restored.headHash == expected else { continue }
+            return restored
+        }
+        return nil
+    }
+
     static func snapshots(in directory: String) throws(StoreError) -> [(UInt64, String)] {
         try FileIO.list(directory).compactMap { name -> (UInt64, String)? in
             guard name.hasPrefix("snapshot-"), name.hasSuffix(".snap"),

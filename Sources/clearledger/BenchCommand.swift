@@ -6,6 +6,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark (use a release build: swift run -c release clearledger bench ...).",
-        subcommands: [BenchMatchingCommand.self, BenchLedgerCommand.self]
+        subcommands: [BenchMatchingCommand.self, BenchLedgerCommand.self, BenchMirrorCommand.self]
     )
 }

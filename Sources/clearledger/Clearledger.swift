@@ -17,6 +17,9 @@ struct Clearledger: ParsableCommand {
             GenesisCommand.self,
             AdminCommand.self,
             LedgerCommand.self,
+            MirrorCommand.self,
+            ReconcileCommand.self,
+            ReportCommand.self,
             BenchCommand.self,
         ]
     )

@@ -51,6 +51,28 @@ func removeTree(_ path: String) {
         #expect(try FileIO.list(dir).count > 3)
     }
 
+    /// A mirror reads beside the running writer: no lock, no truncation, no writes.
+    @Test func readOnlyOpenBesideTheWriter() throws {
+        let dir = temporaryDirectory("readonly")
+        defer { removeTree(dir) }
+        let writer = try BlockStore(directory: dir)
+        for i in 0..<3 { try writer.append([UInt8](repeating: UInt8(i), count: 100)) }
+        #expect(throws: StoreError.self) { try BlockStore(directory: dir) }
+        let segment = dir + "/segment-00000000.log"
+        let size = try FileIO.size(segment)
+        // A half-written record at the tail, as a writer mid-append leaves it.
+        let fd = open(segment, O_WRONLY)
+        try FileIO.write(fd, path: segment, [0, 0, 0, 100, 1, 2], at: size)
+        close(fd)
+        let reader = try BlockStore(directory: dir, readOnly: true)
+        #expect(reader.count == 3)
+        #expect(try reader.read(2) == [UInt8](repeating: 2, count: 100))
+        #expect(try FileIO.size(segment) == size + 6)
+        #expect(throws: StoreError.self) { try reader.append([1]) }
+        #expect(throws: StoreError.self) { try BlockStore(directory: dir + "/missing", readOnly: true) }
+        #expect(!FileIO.exists(dir + "/missing"))
+    }
+
     @Test func tornTailIsCutOff() throws {
         let dir = temporaryDirectory("torn")
         defer { removeTree(dir) }
