@@ -7,16 +7,16 @@ struct CLIFixture {
     var ledger: String { dir + "/L" }
 
     init() throws {
-        dir = try LedgerCLI.temporaryDirectory()
+        dir = try CLI.temporaryDirectory()
         for name in ["admin", "exchange", "m1", "stranger"] {
-            let r = try LedgerCLI.run(["keygen", "--out", name], in: dir)
+            let r = try CLI.run(["keygen", "--out", name], in: dir)
             #expect(r.status == 0, "keygen \(name): \(r.stderr)")
         }
-        let g = try LedgerCLI.run(["genesis", "--out", "genesis.json", "--chain-id", "cli-test", "--member", "1,alpha,127.0.0.1:7001,m1/public.pem",
+        let g = try CLI.run(["genesis", "--out", "genesis.json", "--chain-id", "cli-test", "--member", "1,alpha,127.0.0.1:7001,m1/public.pem",
                              "--admin-key", "admin/public.pem", "--exchange-key", "exchange/public.pem", "--checkpoint-interval", "3",
                              "--account", "1,Issuer,1", "--account", "2,Alice,1,eligible", "--account", "3,Bob,1"], in: dir)
         #expect(g.status == 0, "genesis: \(g.stderr)")
-        let i = try LedgerCLI.run(["ledger", "init", "--genesis", "genesis.json", "--ledger", "L"], in: dir)
+        let i = try CLI.run(["ledger", "init", "--genesis", "genesis.json", "--ledger", "L"], in: dir)
         #expect(i.status == 0, "init: \(i.stderr)")
         try admin(["create-security", "--id", "1", "--symbol", "ACME", "--name", "Acme Inc", "--issuer", "1", "--authorized", "1000000"])
         try admin(["create-security", "--id", "2", "--symbol", "PRIV", "--name", "Private Co", "--issuer", "1", "--authorized", "1000",
@@ -26,8 +26,8 @@ struct CLIFixture {
     }
 
     @discardableResult
-    func admin(_ arguments: [String], key: String = "admin/private.pem", expectSuccess: Bool = true) throws -> LedgerCLI.Result {
-        let r = try LedgerCLI.run(["admin"] + arguments + ["--key", key, "--ledger", "L"], in: dir)
+    func admin(_ arguments: [String], key: String = "admin/private.pem", expectSuccess: Bool = true) throws -> CLI.Result {
+        let r = try CLI.run(["admin"] + arguments + ["--key", key, "--ledger", "L"], in: dir)
         if expectSuccess { #expect(r.status == 0, "\(arguments): \(r.stderr)") }
         return r
     }
@@ -87,61 +87,61 @@ struct CLIFixture {
         try fx.admin(["withdraw", "--account", "3", "--amount", "50000"])
         try fx.admin(["create-account", "--id", "4", "--name", "Carol", "--eligible"])
         try fx.admin(["update-account", "--id", "4", "--eligible", "true", "--frozen", "true"])
-        let holdings = try LedgerCLI.run(["ledger", "show", "holdings", "--ledger", "L"], in: fx.dir)
+        let holdings = try CLI.run(["ledger", "show", "holdings", "--ledger", "L"], in: fx.dir)
         #expect(holdings.status == 0)
         let lines = holdings.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("ACCOUNT") == true)
         // 4000 × 3/2 = 6000 for Alice, 1000 × 3/2 − 500 = 1000 for Bob.
         #expect(lines.contains { $0.contains("Alice") && $0.contains("ACME") && $0.hasSuffix(" 6000") })
         #expect(lines.contains { $0.contains("Bob") && $0.contains("ACME") && $0.hasSuffix(" 1000") })
-        let accounts = try LedgerCLI.run(["ledger", "show", "accounts", "--ledger", "L"], in: fx.dir)
+        let accounts = try CLI.run(["ledger", "show", "accounts", "--ledger", "L"], in: fx.dir)
         #expect(accounts.stdout.split(separator: "\n").contains { $0.contains("Bob") && $0.hasSuffix(" 200000") })
-        let securities = try LedgerCLI.run(["ledger", "show", "securities", "--ledger", "L"], in: fx.dir)
+        let securities = try CLI.run(["ledger", "show", "securities", "--ledger", "L"], in: fx.dir)
         #expect(securities.stdout.contains("1500000") && securities.stdout.contains("7000"))
-        let blocks = try LedgerCLI.run(["ledger", "show", "blocks", "--ledger", "L"], in: fx.dir)
+        let blocks = try CLI.run(["ledger", "show", "blocks", "--ledger", "L"], in: fx.dir)
         #expect(blocks.stdout.split(separator: "\n").count == 2 + 13)
-        let movements = try LedgerCLI.run(["ledger", "show", "movements", "--ledger", "L"], in: fx.dir)
+        let movements = try CLI.run(["ledger", "show", "movements", "--ledger", "L"], in: fx.dir)
         let journal = movements.stdout.split(separator: "\n").map(String.init)
         #expect(journal.contains { $0.contains("transfer") && $0.contains("Alice") && $0.hasSuffix("-1000") })
         #expect(journal.contains { $0.contains("transfer") && $0.contains("Bob") && $0.hasSuffix("+1000") })
         #expect(journal.contains { $0.contains("split") && $0.contains("Alice") && $0.hasSuffix("+2000") })
         #expect(journal.contains { $0.contains("withdraw") && $0.contains("cash") && $0.hasSuffix("-50000") })
-        let verify = try LedgerCLI.run(["ledger", "verify", "--ledger", "L"], in: fx.dir)
+        let verify = try CLI.run(["ledger", "verify", "--ledger", "L"], in: fx.dir)
         #expect(verify.status == 0 && verify.stdout.contains("height=13") && verify.stdout.contains("snapshot=12"))
     }
 
     @Test func proofsVerifyAgainstTheCertifiedRootAndTamperingFails() throws {
         let fx = try CLIFixture()
         defer { fx.cleanUp() }
-        let proof = try LedgerCLI.run(["ledger", "proof", "--ledger", "L", "--account", "2", "--security", "ACME"], in: fx.dir)
+        let proof = try CLI.run(["ledger", "proof", "--ledger", "L", "--account", "2", "--security", "ACME"], in: fx.dir)
         #expect(proof.status == 0, "\(proof.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(proof.stdout.utf8)) as? [String: Any])
         let root = try #require(object["stateRoot"] as? String)
         #expect(object["value"] as? Int == 5000)
         // The root after block 4 is what block 5's header will certify.
         try fx.admin(["deposit", "--account", "3", "--amount", "1"])
-        let blocks = try LedgerCLI.run(["ledger", "show", "blocks", "--ledger", "L"], in: fx.dir)
+        let blocks = try CLI.run(["ledger", "show", "blocks", "--ledger", "L"], in: fx.dir)
         #expect(blocks.stdout.split(separator: "\n").contains { $0.contains(String(root.prefix(16))) })
         try proof.stdout.write(toFile: fx.dir + "/p.json", atomically: true, encoding: .utf8)
-        let ok = try LedgerCLI.run(["ledger", "verify-proof", "--proof", "p.json", "--state-root", root], in: fx.dir)
+        let ok = try CLI.run(["ledger", "verify-proof", "--proof", "p.json", "--state-root", root], in: fx.dir)
         #expect(ok.status == 0 && ok.stdout.contains("holds 5000"), "\(ok.stderr)")
         let tampered = proof.stdout.replacingOccurrences(of: "\"value\" : 5000", with: "\"value\" : 6000")
         try tampered.write(toFile: fx.dir + "/t.json", atomically: true, encoding: .utf8)
-        let bad = try LedgerCLI.run(["ledger", "verify-proof", "--proof", "t.json", "--state-root", root], in: fx.dir)
+        let bad = try CLI.run(["ledger", "verify-proof", "--proof", "t.json", "--state-root", root], in: fx.dir)
         #expect(bad.status == 1 && bad.stderr.contains("does not prove"), "\(bad.stderr)")
         let otherRoot = String(repeating: "0", count: 64)
-        let wrongRoot = try LedgerCLI.run(["ledger", "verify-proof", "--proof", "p.json", "--state-root", otherRoot], in: fx.dir)
+        let wrongRoot = try CLI.run(["ledger", "verify-proof", "--proof", "p.json", "--state-root", otherRoot], in: fx.dir)
         #expect(wrongRoot.status == 1)
     }
 
     @Test func keygenRefusesToOverwriteAndProtectsThePrivateKey() throws {
-        let dir = try LedgerCLI.temporaryDirectory()
+        let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        #expect(try LedgerCLI.run(["keygen", "--out", "k"], in: dir).status == 0)
+        #expect(try CLI.run(["keygen", "--out", "k"], in: dir).status == 0)
         let attributes = try FileManager.default.attributesOfItem(atPath: dir + "/k/private.pem")
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         let original = FileManager.default.contents(atPath: dir + "/k/private.pem")
-        let again = try LedgerCLI.run(["keygen", "--out", "k"], in: dir)
+        let again = try CLI.run(["keygen", "--out", "k"], in: dir)
         #expect(again.status == 1 && again.stderr.contains("already exists"))
         #expect(FileManager.default.contents(atPath: dir + "/k/private.pem") == original)
     }
@@ -149,19 +149,19 @@ struct CLIFixture {
     @Test func badGenesisIsRejectedWithTheField() throws {
         let fx = try CLIFixture()
         defer { fx.cleanUp() }
-        let f1 = try LedgerCLI.run(["genesis", "--out", "g2.json", "--member", "1,alpha,addr,m1/public.pem", "--f", "1",
+        let f1 = try CLI.run(["genesis", "--out", "g2.json", "--member", "1,alpha,addr,m1/public.pem", "--f", "1",
                               "--admin-key", "admin/public.pem", "--exchange-key", "exchange/public.pem"], in: fx.dir)
         #expect(f1.status == 1 && f1.stderr.contains("f=1"), "\(f1.stderr)")
         var text = try String(contentsOfFile: fx.dir + "/genesis.json", encoding: .utf8)
         text = text.replacingOccurrences(of: "\"checkpointInterval\" : 3", with: "\"checkpointInterval\" : \"three\"")
         try text.write(toFile: fx.dir + "/bad.json", atomically: true, encoding: .utf8)
-        let r = try LedgerCLI.run(["ledger", "init", "--genesis", "bad.json", "--ledger", "L2"], in: fx.dir)
+        let r = try CLI.run(["ledger", "init", "--genesis", "bad.json", "--ledger", "L2"], in: fx.dir)
         #expect(r.status == 1 && r.stderr.contains("checkpointInterval") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         text = try String(contentsOfFile: fx.dir + "/genesis.json", encoding: .utf8)
         let exchange = try #require(text.split(separator: "\n").first { $0.contains("exchangeKey") })
         text = text.replacingOccurrences(of: String(exchange), with: "  \"exchangeKey\" : \"zz\",")
         try text.write(toFile: fx.dir + "/bad2.json", atomically: true, encoding: .utf8)
-        let r2 = try LedgerCLI.run(["ledger", "init", "--genesis", "bad2.json", "--ledger", "L3"], in: fx.dir)
+        let r2 = try CLI.run(["ledger", "init", "--genesis", "bad2.json", "--ledger", "L3"], in: fx.dir)
         #expect(r2.status == 1 && r2.stderr.contains("exchangeKey=zz"), "\(r2.stderr)")
     }
 }

@@ -4,9 +4,9 @@ import Testing
 @Suite struct BenchLedgerTests {
     /// A tiny run of every stage: the last stdout line is the JSON the design asks for.
     @Test func benchLedgerRunsEveryStageAndEndsWithJSON() throws {
-        let dir = try LedgerCLI.temporaryDirectory()
+        let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try LedgerCLI.run(["bench", "ledger", "--batches", "3", "--trades-per-batch", "200", "--accounts", "20", "--securities", "3",
+        let r = try CLI.run(["bench", "ledger", "--batches", "3", "--trades-per-batch", "200", "--accounts", "20", "--securities", "3",
                                    "--snapshot-holdings", "2000", "--directory", dir, "--json"], in: dir)
         #expect(r.status == 0, "\(r.stderr)")
         let last = try #require(r.stdout.split(separator: "\n").last)

@@ -22,10 +22,12 @@ enum CLI {
         return testBinary.deletingLastPathComponent().appendingPathComponent("clearledger")
     }
 
-    static func run(_ arguments: [String], stdin: Data? = nil) throws -> Result {
+    @discardableResult
+    static func run(_ arguments: [String], in directory: String? = nil, stdin: Data? = nil) throws -> Result {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -51,6 +53,15 @@ enum CLI {
         return Result(status: process.terminationStatus,
                       stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+extension CLI {
+    /// A scratch directory path for tests that manage its lifetime themselves.
+    static func temporaryDirectory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clearledger-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
     }
 }
 

@@ -9,7 +9,7 @@ import Testing
         let seed = ProcessInfo.processInfo.environment["CLEARLEDGER_KILL_SEED"].flatMap(UInt64.init)
             ?? UInt64.random(in: 1...UInt64(UInt32.max))
         var rng = TestRNG(state: seed)
-        let dir = try LedgerCLI.temporaryDirectory()
+        let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = dir + "/ledger"
         var durable = 0
@@ -17,7 +17,7 @@ import Testing
         var killedWhileAppending = 0
         for round in 0..<25 {
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: LedgerCLI.binary)
+            process.executableURL = URL(fileURLWithPath: CLI.binary.path)
             // Records of ~12 KB written in 2 KB pieces 200 µs apart: most kills land
             // inside a record, so torn tails really happen and must be cut off.
             process.arguments = ["ledger", "_append-forever", "--data", data, "--seed", String(seed &+ UInt64(round)), "--trades", "200",
@@ -48,7 +48,7 @@ import Testing
             // Lines already in the pipe were printed after their fsync: they count.
             while let line = reader.nextLine(deadline: Date().addingTimeInterval(0.2)) { note(line) }
 
-            let verify = try LedgerCLI.run(["ledger", "verify", "--ledger", data], in: dir)
+            let verify = try CLI.run(["ledger", "verify", "--ledger", data], in: dir)
             #expect(verify.status == 0, "seed \(seed) round \(round): verify failed: \(verify.stderr)")
             let fields = Dictionary(verify.stdout.split(separator: " ").compactMap { part -> (String, String)? in
                 let kv = part.split(separator: "=", maxSplits: 1)
